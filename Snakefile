@@ -1,0 +1,28 @@
+# zooheat: heat maps of volunteers' marks laid over the subject images they describe.
+#
+#   subject table (config: subjects)  ->  rules/heatmap.smk
+#     histogram  image + marks          -> results/histogram/{layer}/{subject}.npy
+#     zoom       histogram + image      -> results/zoom/{layer}/{subject}.npy
+#     overlay    image + zoomed array   -> results/figures/{layer}/{subject}.{png,pdf,svg}
+#
+# Science lives in config/ (validated by config/schema.yaml); machine settings in profiles/.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema.yaml", set_default=True)
+
+
+include: "rules/common.smk"
+include: "rules/heatmap.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_figures(),

@@ -1,0 +1,7 @@
+"""Allow ``python -m zooheat``."""
+
+import sys
+
+from zooheat.cli import main
+
+sys.exit(main())

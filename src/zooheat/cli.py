@@ -1,0 +1,142 @@
+"""The ``zooheat`` command line (also ``python -m zooheat``).
+
+Errors in the input are printed as one line, ``zooheat: error: ...``, with exit status 2;
+the exit status is 0 on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from zooheat import __version__
+from zooheat.errors import ZooheatError
+from zooheat.render import FIGURE_FORMATS, OverlayStyle, figure_format
+
+__all__ = ["main"]
+
+_DEFAULT = OverlayStyle()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zooheat",
+        description="Heat maps of citizen-science image annotations over the images they describe.",
+    )
+    parser.add_argument("--version", action="version", version=f"zooheat {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plot = sub.add_parser(
+        "plot",
+        help="histogram, zoomed array and overlay figure for one image and its marks",
+        description=(
+            "Bin the centres of the marks in MARKS on the scan grid of IMAGE and draw the heat "
+            "map over the image. MARKS is a CSV of x,y[,r] (headerless, as the original MoEDAL "
+            "script read) or with a header naming at least x and y; x is the column and y the "
+            "row in IMAGE's pixels, origin top-left."
+        ),
+    )
+    plot.add_argument("image", type=Path, metavar="IMAGE", help="subject image (PNG)")
+    plot.add_argument("marks", type=Path, metavar="MARKS", help="mark table (CSV)")
+    plot.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="FIGURE",
+        help=f"figure to write; format from the extension: {', '.join(FIGURE_FORMATS)}",
+    )
+    plot.add_argument(
+        "--bin-size",
+        type=int,
+        default=6,
+        metavar="N",
+        help="image pixels per histogram bin along each axis (default 6: MoEDAL's x6 scans)",
+    )
+    plot.add_argument(
+        "--alpha", type=float, default=_DEFAULT.alpha, metavar="A", help="heat layer opacity 0-1"
+    )
+    plot.add_argument(
+        "--cmap", default=_DEFAULT.cmap, metavar="NAME", help="matplotlib colour map name"
+    )
+    plot.add_argument("--histogram", type=Path, metavar="OUT.npy", help="also save the histogram")
+    plot.add_argument("--zoomed", type=Path, metavar="OUT.npy", help="also save the zoomed array")
+    plot.add_argument("--title", help="figure title (default: the image's file name)")
+    plot.add_argument("--grid", action="store_true", help="draw grid lines at the ticks")
+    plot.add_argument(
+        "--opaque-zeros",
+        action="store_true",
+        help="colour empty bins too (the original script's look, which darkens the image)",
+    )
+    plot.add_argument("--dpi", type=int, default=_DEFAULT.dpi, help="raster resolution")
+    plot.add_argument("--usetex", action="store_true", help="typeset text with LaTeX")
+
+    example = sub.add_parser(
+        "example", help="write a synthetic example project (images, marks, subject table)"
+    )
+    example.add_argument("outdir", type=Path, metavar="OUTDIR")
+    example.add_argument("--subjects", type=int, default=4, metavar="N")
+    example.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from zooheat.steps import histogram_step, overlay_step, zoom_step
+
+    style = {
+        "cmap": args.cmap,
+        "alpha": args.alpha,
+        "zeros_transparent": not args.opaque_zeros,
+        "grid": args.grid,
+        "dpi": args.dpi,
+        "usetex": args.usetex,
+    }
+    # Check the options before any work, so a typo costs nothing.
+    try:
+        OverlayStyle(**style)
+    except ValueError as exc:
+        raise ZooheatError(str(exc)) from None
+    figure_format(args.output)
+    if args.bin_size < 1:
+        raise ZooheatError(f"--bin-size must be >= 1, got {args.bin_size}")
+    with tempfile.TemporaryDirectory(prefix="zooheat-") as scratch:
+        histogram = args.histogram or Path(scratch) / "histogram.npy"
+        zoomed = args.zoomed or Path(scratch) / "zoomed.npy"
+        print(
+            histogram_step(args.image, args.marks, histogram, bin_size=args.bin_size),
+            file=sys.stderr,
+        )
+        print(zoom_step(histogram, args.image, zoomed, bin_size=args.bin_size), file=sys.stderr)
+        print(
+            overlay_step(
+                args.image,
+                zoomed,
+                args.output,
+                title=args.title if args.title is not None else args.image.name,
+                **style,
+            ),
+            file=sys.stderr,
+        )
+
+
+def _example(args: argparse.Namespace) -> None:
+    from zooheat.synthetic import write_example
+
+    if args.subjects < 1:
+        raise ZooheatError(f"--subjects must be >= 1, got {args.subjects}")
+    table = write_example(args.outdir, args.subjects, seed=args.seed)
+    print(f"wrote {args.subjects} synthetic subjects; subject table: {table}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        {"plot": _plot, "example": _example}[args.command](args)
+    except ZooheatError as exc:
+        print(f"zooheat: error: {exc}", file=sys.stderr)
+        return 2
+    return 0

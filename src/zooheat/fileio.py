@@ -1,0 +1,59 @@
+"""Small file helpers: atomic replacement so a killed run never leaves a half-written output."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+def _umask() -> int:
+    # mkstemp creates files 0600; give outputs the permissions a plain open() would.
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO]:
+    r"""Open a temporary file beside ``path`` and move it over ``path`` only on success.
+
+    A crash or kill while writing leaves at most a hidden ``.tmp`` file, never a truncated
+    output that a later run could take for finished. Parent folders are created.
+
+    Parameters
+    ----------
+    path : path-like
+        The final file.
+    mode : {"wb", "w"}
+        Binary or text (UTF-8, ``\n`` line ends) mode.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "sub" / "a.txt"
+    >>> with atomic_write(target, "w") as f:
+    ...     _ = f.write("done\n")
+    >>> target.read_text()
+    'done\n'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

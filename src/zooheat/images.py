@@ -1,0 +1,111 @@
+"""Read subject images of any PNG mode into arrays for display, and their size.
+
+Coordinates: an image of ``rows`` x ``cols`` pixels covers x (column) from 0 to ``cols`` and
+y (row) from 0 to ``rows``, origin top-left, which is the frame Panoptes stores marks in.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from zooheat.errors import ImageError
+
+__all__ = ["image_size", "read_image"]
+
+# 16-bit PNGs open in one of these integer modes; their values run 0..65535.
+_SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+
+
+def _open(path: str | os.PathLike[str]) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except FileNotFoundError:
+        raise ImageError(f"{path}: image file not found (expected a PNG subject image)") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path}: is a folder, expected a PNG subject image") from None
+    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise ImageError(
+            f"{path}: cannot read this file as an image (expected a PNG; is it truncated, "
+            "empty or another format?)"
+        ) from None
+    except PermissionError:
+        raise ImageError(f"{path}: permission denied reading the image") from None
+    except OSError as exc:
+        raise ImageError(
+            f"{path}: cannot read this file as an image ({exc}); expected a PNG"
+        ) from None
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """Return ``(rows, cols)`` of an image, reading only its header.
+
+    Parameters
+    ----------
+    path : path-like
+        A PNG (or any format Pillow reads).
+
+    Returns
+    -------
+    tuple of int
+        Height then width in pixels, the order of a numpy array's shape.
+
+    Raises
+    ------
+    ImageError
+        The file is missing or is not an image.
+    """
+    with _open(path) as img:
+        width, height = img.size
+    return height, width
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image of any mode into a float32 array with values in ``[0, 1]``.
+
+    Grey (``L``, ``1``) and 16-bit grey images give a 2-D ``(rows, cols)`` array; RGB gives
+    ``(rows, cols, 3)``; RGBA, grey+alpha and palette images (whose palette may carry
+    transparency) give ``(rows, cols, 4)``. 16-bit values are divided by 65535, 8-bit by 255.
+
+    Parameters
+    ----------
+    path : path-like
+        The subject image.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array, row 0 at the top.
+
+    Raises
+    ------
+    ImageError
+        The file is missing, is not an image, or its pixel data are truncated or corrupt.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from PIL import Image
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "grey.png"
+    >>> Image.new("L", (3, 2), 255).save(path)
+    >>> read_image(path).shape, float(read_image(path).max())
+    ((2, 3), 1.0)
+    """
+    with _open(path) as img:
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"{path}: the image's pixel data cannot be decoded ({exc})") from None
+        mode = img.mode
+        if mode in _SIXTEEN_BIT_MODES:
+            return (np.asarray(img, dtype=np.float64) / 65535.0).clip(0, 1).astype(np.float32)
+        if mode in ("L", "1"):
+            return np.asarray(img.convert("L"), dtype=np.float32) / np.float32(255)
+        if mode == "RGB":
+            return np.asarray(img, dtype=np.float32) / np.float32(255)
+        return np.asarray(img.convert("RGBA"), dtype=np.float32) / np.float32(255)

@@ -1,0 +1,250 @@
+"""The per-subject mark table: one row per volunteer's mark on one subject image.
+
+Two layouts are read:
+
+- the seed's headerless ``x,y,r`` (or ``x,y``) rows, as in the original MoEDAL script;
+- a headered CSV with at least ``x`` and ``y`` columns; ``r`` is optional, and every other
+  column (``user``, ``classification_id``, ...) is kept as text.
+
+Coordinates are in the subject image's own pixels: x is the column, y the row, origin at the
+top-left corner, so a mark at ``(0, 0)`` is the image's top-left corner and one at
+``(cols, rows)`` its bottom-right corner. ``r`` is the circle tool's radius in the same pixels;
+empty where the tool had none.
+
+Rules of the format (every violation is a :class:`~zooheat.errors.MarksError` naming the file,
+the line, the field and what was expected; nothing is dropped silently):
+
+- UTF-8, with or without a byte-order mark; blank lines are not rows and are skipped.
+- An empty file, or a header with no rows, is a valid table of zero marks.
+- ``x`` and ``y`` must be finite numbers; ``r``, when not empty, a finite number >= 0.
+- Every row has as many fields as the header (headerless: 2 or 3, the same on every row).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from zooheat.errors import MarksError
+from zooheat.fileio import atomic_write
+
+__all__ = ["Marks", "parse_marks", "read_marks", "write_marks"]
+
+COORDINATE_COLUMNS = ("x", "y", "r")
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Marks on one subject image, as parallel columns.
+
+    Attributes
+    ----------
+    x, y : numpy.ndarray
+        float64 centres in image pixels: x = column, y = row, origin top-left.
+    r : numpy.ndarray
+        float64 radius in image pixels, NaN where the mark has none.
+    extra : dict of str to tuple of str
+        Any other columns of a headered table, in file order, as text.
+    source : str
+        Where the marks came from, for messages.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    r: np.ndarray
+    extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str = "<marks>"
+
+    def __post_init__(self) -> None:
+        n = len(self.x)
+        lengths = {len(self.y), len(self.r), *(len(v) for v in self.extra.values())}
+        if lengths - {n}:
+            raise ValueError(f"{self.source}: mark columns differ in length")
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def _number(text: str, *, source: str, line: int, row: int, name: str) -> float:
+    where = f"{source}, line {line} (data row {row}), field '{name}'"
+    try:
+        value = float(text)
+    except ValueError:
+        raise MarksError(f"{where}: expected a number, found {text!r}") from None
+    if not math.isfinite(value):
+        raise MarksError(f"{where}: expected a finite number, found {text!r}")
+    return value
+
+
+def _is_number_row(fields: list[str]) -> bool:
+    try:
+        [float(f) for f in fields]
+    except ValueError:
+        return False
+    return True
+
+
+def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
+    """Parse a mark table from lines of CSV text.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        The file's lines (a text file object works).
+    source : str
+        The file name, used in error messages.
+
+    Returns
+    -------
+    Marks
+
+    Raises
+    ------
+    MarksError
+        Names the line, the field, what was found and what was expected.
+
+    Examples
+    --------
+    >>> m = parse_marks(["194.2,329.4,23.3", "199.5,177.9,0"])
+    >>> m.x.tolist(), m.y.tolist(), m.r.tolist()
+    ([194.2, 199.5], [329.4, 177.9], [23.3, 0.0])
+    >>> m = parse_marks(["user,x,y", "ada,10,20"])
+    >>> m.extra["user"], bool(np.isnan(m.r[0]))
+    (('ada',), True)
+    """
+    reader = csv.reader(lines)
+    header: list[str] | None = None
+    width = 0
+    xs: list[float] = []
+    ys: list[float] = []
+    rs: list[float] = []
+    extra_rows: list[list[str]] = []
+    columns: dict[str, int] = {}
+    extra_names: list[str] = []
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if header is None and not columns:
+                fields = [f.strip() for f in fields]
+                if fields and fields[0].startswith("\ufeff"):
+                    fields[0] = fields[0][1:]
+                if _is_number_row(fields):
+                    if len(fields) not in (2, 3):
+                        raise MarksError(
+                            f"{source}, line {line}: a headerless mark table has 2 or 3 "
+                            f"fields per row (x,y or x,y,r), found {len(fields)}"
+                        )
+                    header = list(COORDINATE_COLUMNS[: len(fields)])
+                    columns = {name: i for i, name in enumerate(header)}
+                    width = len(header)
+                else:
+                    header = fields
+                    dupes = sorted({n for n in header if header.count(n) > 1})
+                    if dupes:
+                        raise MarksError(f"{source}, line {line}: duplicate columns {dupes}")
+                    missing = [n for n in ("x", "y") if n not in header]
+                    if missing:
+                        raise MarksError(
+                            f"{source}, line {line}: the header must name columns 'x' and 'y' "
+                            f"(missing {missing}; found {header}). A headerless table holds "
+                            "numbers only: x,y or x,y,r"
+                        )
+                    columns = {name: i for i, name in enumerate(header)}
+                    extra_names = [n for n in header if n not in COORDINATE_COLUMNS]
+                    width = len(header)
+                    continue
+            row = len(xs) + 1
+            if len(fields) != width:
+                raise MarksError(
+                    f"{source}, line {line} (data row {row}): expected {width} fields "
+                    f"({','.join(header or [])}), found {len(fields)}"
+                )
+            where = {"source": source, "line": line, "row": row}
+            xs.append(_number(fields[columns["x"]], name="x", **where))
+            ys.append(_number(fields[columns["y"]], name="y", **where))
+            r_text = fields[columns["r"]].strip() if "r" in columns else ""
+            if r_text:
+                radius = _number(r_text, name="r", **where)
+                if radius < 0:
+                    raise MarksError(
+                        f"{source}, line {line} (data row {row}), field 'r': expected a "
+                        f"radius >= 0, found {r_text!r}"
+                    )
+                rs.append(radius)
+            else:
+                rs.append(math.nan)
+            extra_rows.append([fields[columns[n]] for n in extra_names])
+    except csv.Error as exc:
+        raise MarksError(f"{source}, line {reader.line_num}: not valid CSV ({exc})") from None
+    extra = {n: tuple(r[i] for r in extra_rows) for i, n in enumerate(extra_names)}
+    return Marks(
+        x=np.array(xs, dtype=np.float64),
+        y=np.array(ys, dtype=np.float64),
+        r=np.array(rs, dtype=np.float64),
+        extra=extra,
+        source=source,
+    )
+
+
+def read_marks(path: str | os.PathLike[str]) -> Marks:
+    """Read a mark table from a CSV file; see the module's notes for the format.
+
+    Raises
+    ------
+    MarksError
+        The file is missing, is not UTF-8 text, or a row breaks the format.
+    """
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return parse_marks(handle, source=str(path))
+    except FileNotFoundError:
+        raise MarksError(f"{path}: mark table not found (expected a CSV of x,y[,r])") from None
+    except IsADirectoryError:
+        raise MarksError(f"{path}: is a folder, expected a CSV mark table") from None
+    except UnicodeDecodeError as exc:
+        raise MarksError(
+            f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV mark table"
+        ) from None
+
+
+def format_marks(marks: Marks) -> str:
+    """Return a mark table as headered CSV text: the extra columns, then ``x,y,r``.
+
+    Coordinates are written with ``repr`` precision so that reading them back gives the same
+    floats; a missing radius is an empty field.
+
+    Examples
+    --------
+    >>> text = format_marks(parse_marks(["user,x,y,r", "ada,1.5,2,"]))
+    >>> text.splitlines()
+    ['user,x,y,r', 'ada,1.5,2.0,']
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*marks.extra, *COORDINATE_COLUMNS])
+    columns = list(marks.extra.values())
+    for i in range(len(marks)):
+        r = marks.r[i]
+        writer.writerow(
+            [
+                *(c[i] for c in columns),
+                repr(float(marks.x[i])),
+                repr(float(marks.y[i])),
+                "" if math.isnan(r) else repr(float(r)),
+            ]
+        )
+    return out.getvalue()
+
+
+def write_marks(marks: Marks, path: str | os.PathLike[str]) -> None:
+    """Write a mark table as headered CSV, replacing ``path`` atomically."""
+    with atomic_write(path, "w") as handle:
+        handle.write(format_marks(marks))

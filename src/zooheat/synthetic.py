@@ -1,0 +1,185 @@
+"""Synthetic nuclear-track-detector scans and volunteers' marks, for the example and tests.
+
+A scan is a small grey image (MoEDAL's are 64x65 pixels) of speckled plastic with dark filled
+"blobs" and dark "rings", shown to volunteers scaled up (x6). Volunteers' marks scatter around
+the true centres; some volunteers miss an object, some misclick anywhere on the image, and
+some leave a circle of radius 0. Everything is drawn from ``numpy.random.default_rng`` seeded
+by ``(seed, index)``, so the same arguments give the same pixels and marks on every machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from zooheat.fileio import atomic_write
+from zooheat.marks import Marks, write_marks
+
+__all__ = ["SyntheticSubject", "synthetic_subject", "write_example"]
+
+#: The layers the generator draws: blobs (filled discs) and rings (annuli).
+SYNTHETIC_LAYERS = ("blobs", "rings")
+
+
+@dataclass(frozen=True)
+class SyntheticSubject:
+    """One synthetic subject: the upscaled image, the true objects and volunteers' marks.
+
+    Attributes
+    ----------
+    subject : str
+        Subject id, e.g. ``"synthetic-0003"``.
+    image : numpy.ndarray
+        uint8 grey image, ``(scan rows * scale, scan cols * scale)``.
+    truth : dict of str to numpy.ndarray
+        Per layer, ``(n, 3)`` true ``x, y, r`` in image pixels.
+    marks : dict of str to Marks
+        Per layer, the volunteers' marks (columns ``user, x, y, r``).
+    """
+
+    subject: str
+    image: np.ndarray
+    truth: dict[str, np.ndarray]
+    marks: dict[str, Marks]
+
+
+def _scan(rng: np.random.Generator, shape: tuple[int, int], truth: dict[str, np.ndarray]):
+    rows, cols = shape
+    yy, xx = np.mgrid[0:rows, 0:cols] + 0.5
+    scan = 0.86 + 0.06 * rng.standard_normal(shape)
+    speckles = rng.random(shape) < 0.02
+    scan[speckles] -= rng.uniform(0.15, 0.35, speckles.sum())
+    for x, y, r in truth["blobs"]:
+        d = np.hypot(xx - x, yy - y)
+        scan -= 0.75 * np.clip(r + 0.5 - d, 0, 1)
+    for x, y, r in truth["rings"]:
+        d = np.abs(np.hypot(xx - x, yy - y) - r)
+        scan -= 0.6 * np.clip(1.5 - d, 0, 1)
+    return (np.clip(scan, 0, 1) * 255).round().astype(np.uint8)
+
+
+def _objects(rng: np.random.Generator, n: int, shape: tuple[int, int], radius: tuple[float, float]):
+    rows, cols = shape
+    r = rng.uniform(*radius, n)
+    x = rng.uniform(r + 1, cols - r - 1)
+    y = rng.uniform(r + 1, rows - r - 1)
+    return np.column_stack([x, y, r])
+
+
+def _volunteer_marks(
+    rng: np.random.Generator,
+    truth_px: np.ndarray,
+    users: list[str],
+    image_shape: tuple[int, int],
+    scatter_px: float,
+) -> Marks:
+    rows, cols = image_shape
+    out: list[tuple[str, float, float, float]] = []
+    for user in users:
+        for x, y, r in truth_px:
+            if rng.random() < 0.12:  # missed it
+                continue
+            mx, my = rng.normal((x, y), scatter_px)
+            mr = 0.0 if rng.random() < 0.1 else r * rng.lognormal(0, 0.25)
+            out.append((user, mx, my, mr))
+        if len(truth_px) and rng.random() < 0.1:  # a misclick while marking this layer
+            out.append((user, rng.uniform(0, cols), rng.uniform(0, rows), 0.0))
+    arr = np.array([o[1:] for o in out], dtype=np.float64).reshape(-1, 3).round(2)
+    return Marks(
+        x=np.clip(arr[:, 0], 0, cols),
+        y=np.clip(arr[:, 1], 0, rows),
+        r=arr[:, 2],
+        extra={"user": tuple(o[0] for o in out)},
+    )
+
+
+def synthetic_subject(
+    index: int,
+    *,
+    seed: int = 0,
+    scan_shape: tuple[int, int] = (64, 65),
+    scale: int = 6,
+    n_volunteers: int = 25,
+) -> SyntheticSubject:
+    """Make one synthetic subject, the same for the same arguments.
+
+    Parameters
+    ----------
+    index : int
+        Which subject (0, 1, ...); also its id ``synthetic-NNNN``.
+    seed : int
+        Seed of the whole synthetic project.
+    scan_shape : tuple of int
+        ``(rows, cols)`` of the scan before upscaling.
+    scale : int
+        Upscaling factor of the image shown to volunteers.
+    n_volunteers : int
+        Volunteers who classified the subject.
+
+    Examples
+    --------
+    >>> s = synthetic_subject(3)
+    >>> s.subject, s.image.shape, s.image.dtype.name
+    ('synthetic-0003', (384, 390), 'uint8')
+    >>> bool(np.array_equal(s.image, synthetic_subject(3).image))
+    True
+    """
+    rng = np.random.default_rng([seed, index])
+    truth_scan = {
+        "blobs": _objects(rng, int(rng.integers(1, 4)), scan_shape, (2.5, 6.0)),
+        "rings": _objects(rng, int(rng.integers(0, 3)), scan_shape, (3.5, 7.0)),
+    }
+    scan = _scan(rng, scan_shape, truth_scan)
+    image = np.repeat(np.repeat(scan, scale, axis=0), scale, axis=1)
+    users = [f"volunteer{int(u):03d}" for u in rng.choice(400, n_volunteers, replace=False)]
+    truth = {layer: t * scale for layer, t in truth_scan.items()}
+    marks = {
+        layer: _volunteer_marks(rng, truth[layer], users, image.shape, scatter_px=0.8 * scale)
+        for layer in SYNTHETIC_LAYERS
+    }
+    return SyntheticSubject(f"synthetic-{index:04d}", image, truth, marks)
+
+
+def write_example(outdir: str | os.PathLike[str], n_subjects: int, *, seed: int = 0) -> Path:
+    """Write a synthetic project: images, per-layer mark tables, a subject table and the truth.
+
+    Layout under ``outdir``: ``images/{subject}.png``, ``marks/{layer}/{subject}.csv``,
+    ``truth.csv`` (subject, layer, x, y, r of every true object) and ``subjects.tsv`` (columns
+    ``subject``, ``image`` and one per layer, paths relative to the table).
+
+    Returns
+    -------
+    pathlib.Path
+        The subject table.
+    """
+    out = Path(outdir)
+    table_rows = []
+    truth_rows = []
+    for index in range(n_subjects):
+        s = synthetic_subject(index, seed=seed)
+        image_rel = f"images/{s.subject}.png"
+        (out / "images").mkdir(parents=True, exist_ok=True)
+        with atomic_write(out / image_rel) as handle:
+            Image.fromarray(s.image, mode="L").save(handle, format="png")
+        row = [s.subject, image_rel]
+        for layer in SYNTHETIC_LAYERS:
+            rel = f"marks/{layer}/{s.subject}.csv"
+            write_marks(s.marks[layer], out / rel)
+            row.append(rel)
+            truth_rows += [[s.subject, layer, *(f"{v:.2f}" for v in t)] for t in s.truth[layer]]
+        table_rows.append(row)
+    with atomic_write(out / "truth.csv", "w") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["subject", "layer", "x", "y", "r"])
+        writer.writerows(truth_rows)
+    table = out / "subjects.tsv"
+    with atomic_write(table, "w") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["subject", "image", *SYNTHETIC_LAYERS])
+        writer.writerows(table_rows)
+    return table

@@ -1,0 +1,81 @@
+"""Shared fixtures: the MoEDAL reference files, the CLI, and a scratch copy of the workflow."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# The reference data sit beside the checkout (../shared); ZOOHEAT_SHARED points elsewhere.
+SHARED = Path(os.environ.get("ZOOHEAT_SHARED", ROOT.parent / "shared"))
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "envs", "config", "profiles", "src", "example")
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """Folder with the real MoEDAL scan, the volunteers' blob marks and the seed's histogram."""
+    folder = SHARED / "reference" / "moedal-blob"
+    needed = ("scan.png", "blobs.csv", "expected_histogram.npy")
+    missing = [name for name in needed if not (folder / name).is_file()]
+    if missing:
+        message = f"reference files {missing} not found in {folder}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set: these tests must run)")
+        pytest.skip(message)
+    return folder
+
+
+def run_cli(*args: str | os.PathLike[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the installed ``zooheat`` command as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "zooheat", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+@pytest.fixture
+def workflow_copy(tmp_path: Path) -> Path:
+    """A scratch copy of the workflow and its example data, as a user's checkout would hold."""
+    dest = tmp_path / "zooheat"
+    dest.mkdir()
+    ignore = shutil.ignore_patterns(".snakemake", "results", "logs", "__pycache__", "*.egg-info")
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=ignore)
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run real snakemake in ``workdir`` (the Snakemake beside this Python)."""
+    exe = Path(sys.executable).with_name("snakemake")
+    proc = subprocess.run(
+        [str(exe), "--cores", "2", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {args} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+_JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    wildcards: (.*)$", re.MULTILINE)
+
+
+def jobs_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """The (rule, wildcards) of each per-subject job Snakemake reported, sorted."""
+    return sorted(_JOB.findall(proc.stdout + proc.stderr))

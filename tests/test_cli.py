@@ -1,0 +1,114 @@
+"""The command line as a user meets it: clear one-line errors, never a traceback."""
+
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, run_cli
+
+EXAMPLE = ROOT / "example"
+
+
+@pytest.fixture
+def image(tmp_path):
+    path = tmp_path / "scan.png"
+    shutil.copy(EXAMPLE / "images" / "synthetic-0000.png", path)
+    return path
+
+
+def plot(image, marks, tmp_path, *extra):
+    return run_cli("plot", image, marks, "-o", tmp_path / "f.png", *extra)
+
+
+def assert_clear_error(proc, *fragments):
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines()[-1].startswith("zooheat: error: ")
+    for fragment in fragments:
+        assert fragment in proc.stderr
+
+
+def test_missing_image(tmp_path):
+    marks = tmp_path / "m.csv"
+    marks.write_text("1,2,3\n")
+    proc = plot(tmp_path / "absent.png", marks, tmp_path)
+    assert_clear_error(proc, "absent.png: image file not found")
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_unreadable_png(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    marks = tmp_path / "m.csv"
+    marks.write_text("1,2,3\n")
+    assert_clear_error(plot(bad, marks, tmp_path), "bad.png: cannot read this file as an image")
+
+
+def test_non_numeric_x_in_row_7(image, tmp_path):
+    marks = tmp_path / "m.csv"
+    marks.write_text("".join(f"{i}0,{i}0,5\n" for i in range(1, 7)) + "seven,70,5\n")
+    assert_clear_error(
+        plot(image, marks, tmp_path),
+        "m.csv, line 7 (data row 7), field 'x': expected a number, found 'seven'",
+    )
+
+
+def test_nan_coordinates(image, tmp_path):
+    marks = tmp_path / "m.csv"
+    marks.write_text("x,y\n10,20\n30,nan\n")
+    assert_clear_error(
+        plot(image, marks, tmp_path),
+        "m.csv, line 3 (data row 2), field 'y': expected a finite number, found 'nan'",
+    )
+
+
+def test_empty_marks_give_an_empty_heat_map_and_a_figure(image, tmp_path):
+    marks = tmp_path / "m.csv"
+    marks.write_text("")
+    proc = plot(image, marks, tmp_path, "--histogram", tmp_path / "h.npy")
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(tmp_path / "h.npy").sum() == 0
+    with Image.open(tmp_path / "f.png") as figure:
+        assert figure.size[0] > 300
+    assert "0 marks, 0 binned, 0 outside" in proc.stderr
+
+
+def test_marks_outside_the_image_are_reported(image, tmp_path):
+    marks = tmp_path / "m.csv"
+    marks.write_text("x,y\n10,20\n-5,20\n10,999\n")
+    proc = plot(image, marks, tmp_path, "--histogram", tmp_path / "h.npy")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 marks, 1 binned, 2 outside" in proc.stderr
+    assert "warning: 2 marks lie outside the image and were not binned" in proc.stderr
+    assert np.load(tmp_path / "h.npy").sum() == 1
+
+
+def test_bad_options_are_clear(image, tmp_path):
+    marks = tmp_path / "m.csv"
+    marks.write_text("1,2\n")
+    assert_clear_error(plot(image, marks, tmp_path, "--cmap", "nope"), "unknown colour map 'nope'")
+    assert_clear_error(
+        plot(image, marks, tmp_path, "--bin-size", "0"), "--bin-size must be >= 1, got 0"
+    )
+    proc = run_cli("plot", image, marks, "-o", tmp_path / "f.gif")
+    assert_clear_error(proc, "cannot save a figure as 'gif'")
+
+
+def test_pdf_and_svg_output(image, tmp_path):
+    marks = EXAMPLE / "marks" / "blobs" / "synthetic-0000.csv"
+    for fmt, magic in (("pdf", b"%PDF"), ("svg", b"<?xml")):
+        out = tmp_path / f"f.{fmt}"
+        proc = run_cli("plot", image, marks, "-o", out, "--grid", "--alpha", "0.8")
+        assert proc.returncode == 0, proc.stderr
+        assert out.read_bytes().startswith(magic)
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("zooheat", path=str(ROOT / ".venv" / "bin")) or shutil.which("zooheat")
+    assert exe is not None
+    import subprocess
+
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("zooheat ")

@@ -1,0 +1,162 @@
+"""Real snakemake on the bundled example: caching, reruns, determinism and failures."""
+
+import hashlib
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, jobs_run, snakemake
+
+pytestmark = pytest.mark.workflow
+
+SUBJECTS = ["synthetic-0000", "synthetic-0001", "synthetic-0002", "synthetic-0003"]
+# One layer keeps the test quick; the example's second layer runs in the end-to-end test.
+CONFIG = """\
+subjects: example/subjects.tsv
+layers:
+  blobs: {{task: T3, tool: 0}}
+bin_size: {bin_size}
+overlay:
+  formats: [png]
+"""
+
+
+def configure(workdir: Path, bin_size: int = 6) -> None:
+    (workdir / "config" / "config.yaml").write_text(CONFIG.format(bin_size=bin_size))
+
+
+def digests(workdir: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((workdir / "results").rglob("*"))
+        if p.is_file()
+    }
+
+
+def jobs_for(subject, rules=("histogram", "zoom", "overlay"), layer="blobs"):
+    wildcards = {
+        "histogram": f"layer={layer}, subject={subject}",
+        "zoom": f"layer={layer}, subject={subject}",
+        "overlay": f"layer={layer}, subject={subject}, format=png",
+    }
+    return sorted((rule, wildcards[rule]) for rule in rules)
+
+
+def test_cache_reruns_only_what_changed(workflow_copy):
+    wd = workflow_copy
+    configure(wd)
+    cold = snakemake(wd)
+    assert len(jobs_run(cold)) == 3 * len(SUBJECTS)
+    for subject in SUBJECTS:
+        for kind, ext in (("histogram", "npy"), ("zoom", "npy"), ("figures", "png")):
+            assert (wd / "results" / kind / "blobs" / f"{subject}.{ext}").is_file()
+        assert "marks," in (wd / "logs" / "histogram" / "blobs" / f"{subject}.log").read_text()
+    first = digests(wd)
+
+    # a second run runs no job
+    again = snakemake(wd)
+    assert jobs_run(again) == []
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+    # touching one subject's marks without changing them: Snakemake sees the same checksum
+    marks = wd / "example" / "marks" / "blobs" / "synthetic-0002.csv"
+    later = time.time() + 5
+    os.utime(marks, (later, later))
+    assert jobs_run(snakemake(wd)) == []
+
+    # editing one subject's marks reruns exactly that subject's three jobs
+    original = marks.read_text()
+    marks.write_text(original + "latecomer,100.5,200.5,4.0\n")
+    edited = snakemake(wd)
+    assert jobs_run(edited) == jobs_for("synthetic-0002")
+    assert digests(wd) != first
+    counts = np.load(wd / "results" / "histogram" / "blobs" / "synthetic-0002.npy")
+    assert counts[200 // 6, 100 // 6] >= 1
+
+    # and undoing the edit gives back the first bytes: same inputs, same outputs
+    marks.write_text(original)
+    assert jobs_run(snakemake(wd)) == jobs_for("synthetic-0002")
+    assert digests(wd) == first
+
+    # changing bin_size reruns the histograms (and what follows from them)
+    configure(wd, bin_size=3)
+    rebinned = snakemake(wd)
+    ran = jobs_run(rebinned)
+    assert [w for rule, w in ran if rule == "histogram"] == [
+        f"layer=blobs, subject={s}" for s in SUBJECTS
+    ]
+    assert len(ran) == 3 * len(SUBJECTS)
+    counts = np.load(wd / "results" / "histogram" / "blobs" / "synthetic-0000.npy")
+    assert counts.shape == (128, 130)
+
+
+def test_forced_rebuild_gives_the_same_bytes(workflow_copy):
+    wd = workflow_copy
+    configure(wd)
+    snakemake(wd)
+    first = digests(wd)
+    snakemake(wd, "--forceall")
+    assert digests(wd) == first
+    assert len(first) == 3 * len(SUBJECTS)
+
+
+def test_example_end_to_end_all_layers_and_formats(workflow_copy):
+    wd = workflow_copy
+    config = wd / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("formats: [png]", "formats: [png, pdf, svg]"))
+    snakemake(wd)
+    for layer in ("blobs", "rings"):
+        for subject in SUBJECTS:
+            for fmt, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF"), ("svg", b"<?xml")):
+                path = wd / "results" / "figures" / layer / f"{subject}.{fmt}"
+                assert path.read_bytes().startswith(magic), path
+    # the README's picture is this very figure
+    readme_picture = (ROOT / "docs" / "example-overlay.png").read_bytes()
+    assert (
+        wd / "results" / "figures" / "blobs" / "synthetic-0000.png"
+    ).read_bytes() == readme_picture
+    # subjects without rings get an empty heat map, still a figure
+    empty = [
+        s
+        for s in SUBJECTS
+        if np.load(wd / "results" / "histogram" / "rings" / f"{s}.npy").sum() == 0
+    ]
+    assert empty, "the example should include a subject with no ring marks"
+
+
+def test_a_bad_marks_file_fails_its_job_with_a_clear_log(workflow_copy):
+    wd = workflow_copy
+    configure(wd)
+    bad = wd / "example" / "marks" / "blobs" / "synthetic-0001.csv"
+    lines = bad.read_text().splitlines()
+    lines[6] = "volunteer999,oops,12.5,3"
+    bad.write_text("\n".join(lines) + "\n")
+    proc = snakemake(wd, check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    log = wd / "logs" / "histogram" / "blobs" / "synthetic-0001.log"
+    assert str(log.relative_to(wd)) in out
+    message = "line 7 (data row 6), field 'x': expected a number, found 'oops'"
+    assert message in log.read_text()
+    assert "Traceback" not in log.read_text()
+    # keep-going (the default profile): the other subjects are finished
+    for subject in ("synthetic-0000", "synthetic-0002", "synthetic-0003"):
+        assert (wd / "results" / "figures" / "blobs" / f"{subject}.png").is_file()
+    assert not (wd / "results" / "histogram" / "blobs" / "synthetic-0001.npy").exists()
+
+
+def test_a_bad_subject_table_is_one_clear_error(workflow_copy):
+    wd = workflow_copy
+    configure(wd)
+    table = wd / "example" / "subjects.tsv"
+    table.write_text(table.read_text() + "../escape\timages/x.png\tm.csv\tm.csv\n")
+    proc = snakemake(wd, "-n", check=False)
+    assert proc.returncode != 0
+    assert re.search(
+        r"subjects\.tsv, line 6, field 'subject': '\.\./escape' is not a usable",
+        proc.stdout + proc.stderr,
+    )
