@@ -1,6 +1,8 @@
 # zooheat: heat maps of volunteers' marks laid over the subject images they describe.
 #
-#   subject table (config: subjects)  ->  rules/heatmap.smk
+#   Panoptes export (config: panoptes.export)  ->  rules/ingest.smk
+#     ingest     export -> results/ingest/marks/{layer}/{subject}.csv + subjects.tsv
+#   or a subject table (config: subjects)      ->  rules/heatmap.smk
 #     histogram  image + marks          -> results/histogram/{layer}/{subject}.npy
 #     zoom       histogram + image      -> results/zoom/{layer}/{subject}.npy
 #     overlay    image + zoomed array   -> results/figures/{layer}/{subject}.{png,pdf,svg}
@@ -19,10 +21,11 @@ validate(config, "config/schema.yaml", set_default=True)
 
 
 include: "rules/common.smk"
+include: "rules/ingest.smk"
 include: "rules/heatmap.smk"
 
 
 rule all:
     default_target: True
     input:
-        all_figures(),
+        all_outputs,

@@ -1,10 +1,15 @@
-# The subject manifest, the input functions the rules share, and wildcard constraints.
+# The subjects (from the ingest manifest or a subject table), the input functions the rules
+# share, and wildcard constraints.
 import csv
 import os
 import re
 from pathlib import Path
 
 LAYERS = list(config["layers"])
+PANOPTES = config["panoptes"]
+# Subjects and marks come from a Panoptes export when one is configured, else from a table.
+FROM_EXPORT = PANOPTES["export"] is not None
+INGEST_DIR = "results/ingest"
 # Subject ids become file names: letters, digits, '_', '-', '.', not starting with '.'.
 SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 
@@ -62,16 +67,50 @@ def read_subject_table(path, layers):
     return subjects
 
 
-SUBJECTS = read_subject_table(config["subjects"], LAYERS)
+_MANIFEST_CACHE = {}
+
+
+def read_manifest(path, layers):
+    """Read the ingest manifest into the same shape as the subject table (cached by mtime)."""
+    stamp = os.stat(path).st_mtime_ns
+    if _MANIFEST_CACHE.get("key") != (path, stamp):
+        subjects = {}
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                subject = row["subject_id"]
+                subjects[subject] = {
+                    "image": os.path.join(PANOPTES["images"], row["image"])
+                } | {layer: marks_table(layer, subject) for layer in layers}
+        _MANIFEST_CACHE.update(key=(path, stamp), subjects=subjects)
+    return _MANIFEST_CACHE["subjects"]
+
+
+def marks_table(layer, subject):
+    return f"{INGEST_DIR}/marks/{layer}/{subject}.csv"
+
+
+if FROM_EXPORT:
+    if PANOPTES["images"] is None:
+        raise ValueError(
+            "config: panoptes.images must name the folder of the subject images"
+        )
+    TABLE_SUBJECTS = None
+else:
+    TABLE_SUBJECTS = read_subject_table(config["subjects"], LAYERS)
+
+
+def subjects():
+    if FROM_EXPORT:
+        return read_manifest(checkpoints.ingest.get().output.manifest, LAYERS)
+    return TABLE_SUBJECTS
 
 
 def subject_entry(wildcards):
     try:
-        return SUBJECTS[wildcards.subject]
+        return subjects()[wildcards.subject]
     except KeyError:
-        raise ValueError(
-            f"subject {wildcards.subject!r} is not in the subject table {config['subjects']}"
-        ) from None
+        source = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
+        raise ValueError(f"subject {wildcards.subject!r} is not in {source}") from None
 
 
 def subject_image(wildcards):
@@ -79,6 +118,8 @@ def subject_image(wildcards):
 
 
 def subject_marks(wildcards):
+    if FROM_EXPORT:
+        return marks_table(wildcards.layer, wildcards.subject)
     marks = subject_entry(wildcards)[wildcards.layer]
     if marks is None:
         raise ValueError(
@@ -97,11 +138,37 @@ def overlay_style():
     return {k: v for k, v in config["overlay"].items() if k != "formats"}
 
 
-def all_figures():
-    return [
-        f"results/figures/{layer}/{subject}.{fmt}"
-        for subject, entry in SUBJECTS.items()
-        for layer in LAYERS
-        if entry[layer] is not None
-        for fmt in config["overlay"]["formats"]
-    ]
+def ingest_inputs(wildcards):
+    inputs = {"export": PANOPTES["export"]}
+    if PANOPTES["subject_export"] is not None:
+        inputs["subject_export"] = PANOPTES["subject_export"]
+    return inputs
+
+
+def ingest_settings():
+    return {
+        k: v
+        for k, v in PANOPTES.items()
+        if k not in ("export", "images", "subject_export")
+    }
+
+
+def all_outputs(wildcards):
+    """Every product: histograms, zoomed arrays, figures (and, from an export, mark tables).
+
+    Intermediates are requested too, so that one deleted by hand is rebuilt.
+    """
+    targets = []
+    for subject, entry in subjects().items():
+        for layer in LAYERS:
+            if entry[layer] is None:
+                continue
+            if FROM_EXPORT:
+                targets.append(entry[layer])
+            targets.append(f"results/histogram/{layer}/{subject}.npy")
+            targets.append(f"results/zoom/{layer}/{subject}.npy")
+            targets += [
+                f"results/figures/{layer}/{subject}.{fmt}"
+                for fmt in config["overlay"]["formats"]
+            ]
+    return targets

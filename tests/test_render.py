@@ -14,8 +14,8 @@ from zooheat.render import OverlayStyle, overlay_figure, save_figure
 from zooheat.synthetic import synthetic_subject
 
 
-def hottest_region_in_saved_figure(fig, path, cmap):
-    """Centre, in image pixels, of the figure pixels drawn in the colour map's top colour.
+def hottest_pixels_in_saved_figure(fig, path, cmap):
+    """Image-pixel positions of the figure pixels drawn in the colour map's top colour.
 
     Reads the saved PNG (not the arrays) and maps its pixels back through the axes' data
     transform: this is what a reader sees.
@@ -35,8 +35,7 @@ def hottest_region_in_saved_figure(fig, path, cmap):
         & (display[:, 1] < box.y1)
     )
     assert keep.sum() > 20, "no pixel of the top colour inside the axes"
-    data = ax.transData.inverted().transform(display[keep])
-    return data.mean(axis=0)
+    return ax.transData.inverted().transform(display[keep])
 
 
 def test_overlay_lands_on_the_moedal_blob(reference, tmp_path):
@@ -47,7 +46,7 @@ def test_overlay_lands_on_the_moedal_blob(reference, tmp_path):
     fig = overlay_figure(image, zoom_to_image(counts, image.shape, 6), style=style)
     out = tmp_path / "f.png"
     save_figure(fig, out)
-    x, y = hottest_region_in_saved_figure(fig, out, "viridis")
+    x, y = hottest_pixels_in_saved_figure(fig, out, "viridis").mean(axis=0)
     # the volunteers' consensus centre: the median of their marks
     assert abs(x - np.median(marks.x)) <= 6 and abs(y - np.median(marks.y)) <= 6
     # and it is the histogram's hottest bin (row 30, column 26)
@@ -69,9 +68,9 @@ def test_overlay_lands_on_a_synthetic_blob(tmp_path):
     )
     out = tmp_path / "f.png"
     save_figure(fig, out)
-    x, y = hottest_region_in_saved_figure(fig, out, "magma")
-    distances = [max(abs(x - bx), abs(y - by)) for bx, by, _ in s.truth["blobs"]]
-    assert min(distances) <= 2 * 6  # within the true blob's bin or its neighbour
+    for x, y in hottest_pixels_in_saved_figure(fig, out, "magma"):
+        distances = [max(abs(x - bx), abs(y - by)) for bx, by, _ in s.truth["blobs"]]
+        assert min(distances) <= 2 * 6  # within a true blob's bin or its neighbour
 
 
 def test_colour_bar_has_at_most_seven_whole_number_ticks():

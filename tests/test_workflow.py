@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import ROOT, jobs_run, snakemake
+from zooheat.marks import read_marks
 
 pytestmark = pytest.mark.workflow
 
@@ -105,27 +106,35 @@ def test_forced_rebuild_gives_the_same_bytes(workflow_copy):
 
 
 def test_example_end_to_end_all_layers_and_formats(workflow_copy):
+    # the shipped config: the example's Panoptes export, both layers, all three formats
     wd = workflow_copy
     config = wd / "config" / "config.yaml"
     config.write_text(config.read_text().replace("formats: [png]", "formats: [png, pdf, svg]"))
     snakemake(wd)
+    exported = [f"1500000{i}" for i in range(4)]
     for layer in ("blobs", "rings"):
-        for subject in SUBJECTS:
+        for subject in exported:
             for fmt, magic in (("png", b"\x89PNG"), ("pdf", b"%PDF"), ("svg", b"<?xml")):
                 path = wd / "results" / "figures" / layer / f"{subject}.{fmt}"
                 assert path.read_bytes().startswith(magic), path
     # the README's picture is this very figure
     readme_picture = (ROOT / "docs" / "example-overlay.png").read_bytes()
-    assert (
-        wd / "results" / "figures" / "blobs" / "synthetic-0000.png"
-    ).read_bytes() == readme_picture
-    # subjects without rings get an empty heat map, still a figure
+    assert (wd / "results" / "figures" / "blobs" / "15000000.png").read_bytes() == readme_picture
+    # a subject without rings gets an empty heat map, still a figure
     empty = [
         s
-        for s in SUBJECTS
+        for s in exported
         if np.load(wd / "results" / "histogram" / "rings" / f"{s}.npy").sum() == 0
     ]
-    assert empty, "the example should include a subject with no ring marks"
+    assert empty == ["15000002"]
+    # the export holds the same marks as the example's per-subject tables
+    for i, subject in enumerate(exported):
+        table = f"synthetic-000{i}.csv"
+        ingested = read_marks(wd / "results" / "ingest" / "marks" / "blobs" / f"{subject}.csv")
+        tabled = read_marks(wd / "example" / "marks" / "blobs" / table)
+        assert sorted(zip(ingested.x, ingested.y, strict=True)) == sorted(
+            zip(tabled.x, tabled.y, strict=True)
+        )
 
 
 def test_a_bad_marks_file_fails_its_job_with_a_clear_log(workflow_copy):

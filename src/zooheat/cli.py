@@ -74,6 +74,48 @@ def _parser() -> argparse.ArgumentParser:
     plot.add_argument("--dpi", type=int, default=_DEFAULT.dpi, help="raster resolution")
     plot.add_argument("--usetex", action="store_true", help="typeset text with LaTeX")
 
+    ingest = sub.add_parser(
+        "ingest",
+        help="classification export -> per-subject mark tables, manifest, rejects",
+        description=(
+            "Stream a Panoptes classification export into OUTDIR/marks/{layer}/{subject}.csv, "
+            "OUTDIR/subjects.tsv, OUTDIR/rejects.csv and OUTDIR/ingest-summary.json. Mark "
+            "tables are rewritten only when their bytes change. Settings come from --config "
+            "(the workflow's config.yaml: layers and the panoptes section); options override."
+        ),
+    )
+    ingest.add_argument("export", type=Path, metavar="EXPORT", help="classification export CSV")
+    ingest.add_argument("-o", "--outdir", type=Path, required=True, metavar="OUTDIR")
+    ingest.add_argument("--config", type=Path, metavar="FILE", help="workflow config.yaml")
+    ingest.add_argument("--workflow-id", type=int, metavar="ID")
+    ingest.add_argument("--workflow-version", metavar="V", help="MAJOR or MAJOR.MINOR")
+    ingest.add_argument(
+        "--layer",
+        action="append",
+        metavar="NAME=TASK:TOOL",
+        help="a layer, e.g. blobs=T3:0 (repeat for more; replaces the config's layers)",
+    )
+    ingest.add_argument("--duplicates", choices=("first", "last", "all"))
+    ingest.add_argument("--gold-standard", choices=("include", "exclude", "only"))
+    ingest.add_argument(
+        "--subjects", type=Path, metavar="SUBJECT_EXPORT.csv", help="subject export (file names)"
+    )
+    ingest.add_argument("--workers", type=int, metavar="N", help="parser processes")
+    ingest.add_argument(
+        "--only", action="append", metavar="SUBJECT", help="rewrite only these subjects' tables"
+    )
+    ingest.add_argument("--quiet", action="store_true", help="no progress output")
+
+    export = sub.add_parser(
+        "synthetic-export", help="write a synthetic classification export (tests, benchmarks)"
+    )
+    export.add_argument("output", type=Path, metavar="OUT.csv")
+    export.add_argument("--rows", type=int, default=1000, metavar="N")
+    export.add_argument("--subjects", type=int, metavar="N", help="stop after N subjects")
+    export.add_argument("--layout", choices=("modern", "2015"), default="modern")
+    export.add_argument("--marks", choices=("v1", "v2"), default="v1")
+    export.add_argument("--seed", type=int, default=0)
+
     example = sub.add_parser(
         "example", help="write a synthetic example project (images, marks, subject table)"
     )
@@ -131,11 +173,71 @@ def _example(args: argparse.Namespace) -> None:
     print(f"wrote {args.subjects} synthetic subjects; subject table: {table}", file=sys.stderr)
 
 
+def _ingest(args: argparse.Namespace) -> None:
+    from zooheat.ingest import ingest_export
+    from zooheat.panoptes import LayerSpec, ingest_config
+
+    layers: dict = {}
+    settings: dict = {}
+    if args.config is not None:
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ZooheatError(f"{args.config}: cannot read the config ({exc})") from None
+        layers = dict(loaded.get("layers") or {})
+        settings = dict(loaded.get("panoptes") or {})
+    if args.layer:
+        specs = [LayerSpec.parse(text) for text in args.layer]
+        layers = {s.name: {"task": s.task, "tool": s.tool} for s in specs}
+    for key in ("workflow_id", "workflow_version", "duplicates", "gold_standard"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    if not layers:
+        raise ZooheatError("no layers: give --layer NAME=TASK:TOOL or --config with 'layers'")
+    subject_export = args.subjects or settings.get("subject_export")
+    summary = ingest_export(
+        args.export,
+        args.outdir,
+        ingest_config(layers, settings),
+        subject_export=subject_export,
+        workers=args.workers,
+        progress=not args.quiet,
+        only_subjects=args.only,
+    )
+    print(
+        f"{summary.rows_read} rows: {summary.rows_used} used, {summary.rows_filtered} filtered, "
+        f"{summary.rows_rejected} rejected; {summary.subjects} subjects; "
+        f"{summary.files_written} mark tables written, {summary.files_unchanged} unchanged",
+        file=sys.stderr,
+    )
+
+
+def _synthetic_export(args: argparse.Namespace) -> None:
+    from zooheat.synthetic_export import write_synthetic_export
+
+    write_synthetic_export(
+        args.output,
+        args.rows,
+        seed=args.seed,
+        layout=args.layout,
+        marks=args.marks,
+        n_subjects=args.subjects,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    commands = {
+        "plot": _plot,
+        "example": _example,
+        "ingest": _ingest,
+        "synthetic-export": _synthetic_export,
+    }
     try:
-        {"plot": _plot, "example": _example}[args.command](args)
+        commands[args.command](args)
     except ZooheatError as exc:
         print(f"zooheat: error: {exc}", file=sys.stderr)
         return 2

@@ -20,7 +20,7 @@ from PIL import Image
 from zooheat.fileio import atomic_write
 from zooheat.marks import Marks, write_marks
 
-__all__ = ["SyntheticSubject", "synthetic_subject", "write_example"]
+__all__ = ["SyntheticSubject", "synthetic_marks", "synthetic_subject", "write_example"]
 
 #: The layers the generator draws: blobs (filled discs) and rings (annuli).
 SYNTHETIC_LAYERS = ("blobs", "rings")
@@ -98,6 +98,46 @@ def _volunteer_marks(
     )
 
 
+def _truth_and_marks(
+    index: int, seed: int, scan_shape: tuple[int, int], scale: int, n_volunteers: int
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Marks]]:
+    # Objects, the image's noise and the marks draw from separate streams, so that marks can
+    # be made without rendering the image (synthetic exports of a million classifications).
+    rng = np.random.default_rng([seed, index, 0])
+    truth_scan = {
+        "blobs": _objects(rng, int(rng.integers(1, 4)), scan_shape, (2.5, 6.0)),
+        "rings": _objects(rng, int(rng.integers(0, 3)), scan_shape, (3.5, 7.0)),
+    }
+    rng = np.random.default_rng([seed, index, 2])
+    users = [f"volunteer{int(u):03d}" for u in rng.choice(400, n_volunteers, replace=False)]
+    image_shape = (scan_shape[0] * scale, scan_shape[1] * scale)
+    truth = {layer: t * scale for layer, t in truth_scan.items()}
+    marks = {
+        layer: _volunteer_marks(rng, truth[layer], users, image_shape, scatter_px=0.8 * scale)
+        for layer in SYNTHETIC_LAYERS
+    }
+    return truth_scan, truth, marks
+
+
+def synthetic_marks(
+    index: int,
+    *,
+    seed: int = 0,
+    scan_shape: tuple[int, int] = (64, 65),
+    scale: int = 6,
+    n_volunteers: int = 25,
+) -> tuple[dict[str, np.ndarray], dict[str, Marks]]:
+    """Make the true objects and volunteers' marks of :func:`synthetic_subject`, not the image.
+
+    Returns
+    -------
+    truth, marks : dict
+        As the attributes of :class:`SyntheticSubject`.
+    """
+    _, truth, marks = _truth_and_marks(index, seed, scan_shape, scale, n_volunteers)
+    return truth, marks
+
+
 def synthetic_subject(
     index: int,
     *,
@@ -129,19 +169,9 @@ def synthetic_subject(
     >>> bool(np.array_equal(s.image, synthetic_subject(3).image))
     True
     """
-    rng = np.random.default_rng([seed, index])
-    truth_scan = {
-        "blobs": _objects(rng, int(rng.integers(1, 4)), scan_shape, (2.5, 6.0)),
-        "rings": _objects(rng, int(rng.integers(0, 3)), scan_shape, (3.5, 7.0)),
-    }
-    scan = _scan(rng, scan_shape, truth_scan)
+    truth_scan, truth, marks = _truth_and_marks(index, seed, scan_shape, scale, n_volunteers)
+    scan = _scan(np.random.default_rng([seed, index, 1]), scan_shape, truth_scan)
     image = np.repeat(np.repeat(scan, scale, axis=0), scale, axis=1)
-    users = [f"volunteer{int(u):03d}" for u in rng.choice(400, n_volunteers, replace=False)]
-    truth = {layer: t * scale for layer, t in truth_scan.items()}
-    marks = {
-        layer: _volunteer_marks(rng, truth[layer], users, image.shape, scatter_px=0.8 * scale)
-        for layer in SYNTHETIC_LAYERS
-    }
     return SyntheticSubject(f"synthetic-{index:04d}", image, truth, marks)
 
 

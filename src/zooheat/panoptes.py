@@ -1,0 +1,641 @@
+"""Read one row of a Panoptes classification export: validate it, filter it, extract its marks.
+
+Everything here is pure computation on already-split CSV fields; :mod:`zooheat.ingest` does the
+streaming, the parallel work and the files.
+
+Export layouts (told apart by the header):
+
+- modern: ``classification_id, user_name, user_id, user_ip, workflow_id, workflow_name,
+  workflow_version, created_at, gold_standard, expert, metadata, annotations, subject_data,
+  subject_ids``;
+- 2015: no ``classification_id``, ``user_id`` or ``subject_ids``; the subject id is the only
+  key of ``subject_data``.
+
+Marks (one drawing task's ``value`` is a list of them):
+
+- Panoptes-Front-End ("v1"): ``tool`` index; circle ``x, y, r, angle``; point ``x, y``; ellipse
+  ``x, y, rx, ry, angle``; rectangle ``x, y`` (top-left corner), ``width, height``.
+- the newer front end ("v2", ``metadata.classifier_version`` "2.0"): ``toolIndex``,
+  ``toolType``; circles, ellipses and rectangles give their centre as ``x_center, y_center``;
+  sub-task answers are separate annotations carrying a ``markIndex`` (not marks).
+
+Every mark becomes one row with its *centre* in ``x, y`` (for a v1 rectangle, the corner plus
+half the size), in the pixels of the subject image as uploaded: x is the column, y the row,
+origin top-left. The shape's own fields are kept (``r``; ``rx, ry, angle``; ``width,
+height``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from zooheat.errors import ZooheatError
+
+__all__ = [
+    "MARK_COLUMNS",
+    "Classification",
+    "ExportColumns",
+    "IngestConfig",
+    "LayerSpec",
+    "Rejected",
+    "export_columns",
+    "ingest_config",
+    "parse_row",
+    "safe_image_name",
+]
+
+REQUIRED_COLUMNS = (
+    "user_name",
+    "workflow_id",
+    "workflow_version",
+    "created_at",
+    "annotations",
+    "subject_data",
+)
+#: Columns of every per-subject mark table that ingest writes, in order.
+MARK_COLUMNS = (
+    "classification_id",
+    "user",
+    "user_id",
+    "created_at",
+    "workflow_id",
+    "workflow_version",
+    "task",
+    "tool",
+    "frame",
+    "x",
+    "y",
+    "r",
+    "rx",
+    "ry",
+    "angle",
+    "width",
+    "height",
+)
+FILENAME_KEYS = ("filename", "Filename", "#filename", "#Filename", "file_name", "image", "Image")
+# ASCII digits only, whole string (fullmatch): ids and versions become file names and numbers.
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+)?")
+_INTEGER = re.compile(r"[0-9]+")
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"( ?(UTC|Z|[+-][0-9]{2}:?[0-9]{2}))?"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+class ExportHeaderError(ZooheatError):
+    """The export's header is not one of a Panoptes classification export."""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One heat-map layer: the marks of one tool of one drawing task.
+
+    Attributes
+    ----------
+    name : str
+        Layer name (folder under ``marks/``).
+    task : str
+        Drawing task id in the workflow, e.g. ``"T3"``.
+    tool : int
+        Index of the tool within that task (0 is the first).
+    """
+
+    name: str
+    task: str
+    tool: int
+
+    @classmethod
+    def parse(cls, text: str) -> LayerSpec:
+        """Parse ``NAME=TASK:TOOL``, e.g. ``blobs=T3:0``.
+
+        Examples
+        --------
+        >>> LayerSpec.parse("blobs=T3:0")
+        LayerSpec(name='blobs', task='T3', tool=0)
+        """
+        match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)=([^:=\s]+):(\d+)", text.strip())
+        if not match:
+            raise ZooheatError(
+                f"layer {text!r}: expected NAME=TASK:TOOL, e.g. blobs=T3:0 (tool 0 of task T3)"
+            )
+        return cls(match[1], match[2], int(match[3]))
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """What to take from an export.
+
+    Attributes
+    ----------
+    layers : tuple of LayerSpec
+        The marks to extract.
+    workflow_id : int or None
+        Keep only this workflow's classifications (None: all).
+    workflow_version : str or None
+        ``"12"`` keeps major version 12 (any minor); ``"12.3"`` keeps 12.3 and later minor
+        versions of 12 (Panoptes bumps the minor version for text-only edits). None: all.
+    duplicates : {"first", "last", "all"}
+        When one user classified one subject more than once: keep the earliest, the latest,
+        or all. Users who are not logged in are ``not-logged-in-<ip hash>``; several pupils in
+        one classroom share that, so "first" and "last" keep one of their classifications.
+    gold_standard : {"include", "exclude", "only"}
+        What to do with gold-standard classifications.
+    filename_keys : tuple of str
+        ``subject_data`` keys that may hold the image file name, tried in order.
+    """
+
+    layers: tuple[LayerSpec, ...]
+    workflow_id: int | None = None
+    workflow_version: str | None = None
+    duplicates: Literal["first", "last", "all"] = "first"
+    gold_standard: Literal["include", "exclude", "only"] = "include"
+    filename_keys: tuple[str, ...] = FILENAME_KEYS
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ZooheatError("no layers: give at least one NAME=TASK:TOOL")
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ZooheatError(f"layer names repeat: {names}")
+        if self.workflow_version is not None and not _VERSION.fullmatch(self.workflow_version):
+            raise ZooheatError(
+                f"workflow_version {self.workflow_version!r}: expected MAJOR or MAJOR.MINOR"
+            )
+        if self.duplicates not in ("first", "last", "all"):
+            raise ZooheatError(f"duplicates {self.duplicates!r}: expected 'first', 'last' or 'all'")
+        if self.gold_standard not in ("include", "exclude", "only"):
+            raise ZooheatError(
+                f"gold_standard {self.gold_standard!r}: expected 'include', 'exclude' or 'only'"
+            )
+
+    def version_wanted(self, version: str) -> bool:
+        """Whether a row's ``MAJOR.MINOR`` version passes the configured filter."""
+        if self.workflow_version is None:
+            return True
+        want = self.workflow_version.split(".")
+        have = version.split(".")
+        if int(have[0]) != int(want[0]):
+            return False
+        if len(want) == 1:
+            return True
+        return len(have) > 1 and int(have[1]) >= int(want[1])
+
+
+def ingest_config(layers: Mapping[str, Any], settings: Mapping[str, Any]) -> IngestConfig:
+    """Build an :class:`IngestConfig` from the workflow config's ``layers`` and ``panoptes``.
+
+    Examples
+    --------
+    >>> c = ingest_config({"blobs": {"task": "T3", "tool": 0}}, {"workflow_id": 7})
+    >>> c.layers, c.workflow_id, c.duplicates
+    ((LayerSpec(name='blobs', task='T3', tool=0),), 7, 'first')
+    """
+    version = settings.get("workflow_version")
+    return IngestConfig(
+        layers=tuple(
+            LayerSpec(name, str(spec.get("task", "T0")), int(spec.get("tool", 0)))
+            for name, spec in layers.items()
+        ),
+        workflow_id=settings.get("workflow_id"),
+        workflow_version=None if version is None else str(version),
+        duplicates=settings.get("duplicates", "first"),
+        gold_standard=settings.get("gold_standard", "include"),
+        filename_keys=tuple(settings.get("filename_keys") or FILENAME_KEYS),
+    )
+
+
+@dataclass(frozen=True)
+class ExportColumns:
+    """Positions of the columns in one export's header, and its layout."""
+
+    names: tuple[str, ...]
+    index: Mapping[str, int]
+    layout: Literal["modern", "2015"]
+
+
+def export_columns(header: Sequence[str], source: str) -> ExportColumns:
+    """Check an export's header and say where each column is.
+
+    Raises
+    ------
+    ExportHeaderError
+        A required column is missing or a name repeats; the message lists what was found.
+    """
+    names = tuple(h.strip() for h in header)
+    if names and names[0].startswith("\ufeff"):
+        names = (names[0][1:], *names[1:])
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing or dupes or not names:
+        problem = f"missing columns {missing}" if missing else f"repeated columns {dupes}"
+        raise ExportHeaderError(
+            f"{source}, line 1: not a Panoptes classification export header ({problem}). "
+            f"Expected at least {list(REQUIRED_COLUMNS)} (and classification_id, subject_ids in "
+            f"exports since 2015); found {list(names)[:20]}"
+        )
+    layout: Literal["modern", "2015"] = (
+        "modern" if "classification_id" in names and "subject_ids" in names else "2015"
+    )
+    return ExportColumns(names, {n: i for i, n in enumerate(names)}, layout)
+
+
+class Rejected(Exception):
+    """A row that cannot be used; ``field`` names the column, ``reason`` says why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class Filtered(Exception):
+    """A valid row that the configuration leaves out (``reason`` is a summary key)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """What a row says about its subject: image file name and whether it is retired."""
+
+    image: str
+    retired: bool
+
+
+@dataclass(slots=True)
+class Classification:
+    """One usable classification of one subject, with the marks of the configured layers.
+
+    ``marks`` holds one tuple per mark: ``(layer index, task, tool, frame, x, y, r, rx, ry,
+    angle, width, height)`` with None for fields the tool has not.
+    ``dimensions`` is ``(natural width, natural height, client width, client height)`` of the
+    image as the volunteer saw it, when the metadata says.
+    """
+
+    subject: str
+    user: str
+    user_id: str
+    created_at: str
+    classification_id: str
+    workflow_id: str
+    workflow_version: str
+    subject_info: SubjectInfo
+    marks: list[tuple]
+    dimensions: tuple[float, float, float, float] | None = None
+    v2: bool = False
+
+
+def safe_image_name(name: object) -> str:
+    """Return ``name`` if it is a safe relative image path, else raise :class:`Rejected`.
+
+    A safe name is a non-empty relative path with ``/`` separators whose parts are neither
+    empty, ``.`` nor ``..``, without control characters or backslashes: joined to the image
+    folder it can only name a file inside it.
+
+    Examples
+    --------
+    >>> safe_image_name("batch1/533_3140.png")
+    'batch1/533_3140.png'
+    >>> safe_image_name("../../x.png")
+    Traceback (most recent call last):
+    ...
+    zooheat.panoptes.Rejected: subject_data: unsafe image file name '../../x.png' ...
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise Rejected("subject_data", f"image file name is not a non-empty string: {name!r}")
+    parts = name.split("/")
+    if (
+        name.startswith("/")
+        or _CONTROL.search(name)
+        or any(p in ("", ".", "..") for p in parts)
+        or re.match(r"^[A-Za-z]:", name)
+    ):
+        raise Rejected(
+            "subject_data",
+            f"unsafe image file name {name!r} (absolute, '..', control characters or "
+            "backslashes could reach outside the image folder)",
+        )
+    return name
+
+
+_NUMERIC_KEYS = frozenset(
+    ("x", "y", "x_center", "y_center", "r", "radius", "rx", "ry", "angle", "width", "height")
+)
+_NON_NEGATIVE = ("r", "radius", "rx", "ry", "width", "height")
+
+
+def _bad_number(key: str, value: object, where: str) -> float:
+    # The slow path: numbers written as text, and everything that is not a finite number.
+    number = None
+    if type(value) is str:
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+    elif type(value) in (int, float):
+        number = float(value)  # type: ignore[arg-type]
+    if number is None:
+        raise Rejected("annotations", f"{where} {key} is not a number: {value!r:.40}")
+    if number - number != 0:
+        raise Rejected("annotations", f"{where} {key} is not a finite number: {value!r:.40}")
+    return number
+
+
+def _mark_row(mark: Mapping[str, Any], layer: int, spec: LayerSpec, where: str) -> tuple:
+    frame = mark.get("frame", 0)
+    if type(frame) is not int or frame < 0:
+        raise Rejected("annotations", f"{where} frame is not a whole number >= 0: {frame!r:.40}")
+    n: dict[str, float] = {}
+    for key, value in mark.items():
+        if key in _NUMERIC_KEYS and value is not None:
+            kind = type(value)
+            if (kind is float or kind is int) and value - value == 0:
+                n[key] = float(value)
+            else:
+                n[key] = _bad_number(key, value, where)
+    for key in _NON_NEGATIVE:
+        if n.get(key, 0.0) < 0:
+            raise Rejected("annotations", f"{where} {key} must be >= 0, found {mark[key]!r:.40}")
+    width = n.get("width")
+    height = n.get("height")
+    if "x_center" in n or "y_center" in n:
+        x = n.get("x_center")
+        y = n.get("y_center")
+    else:
+        x = n.get("x")
+        y = n.get("y")
+        if x is not None and y is not None and width is not None and height is not None:
+            x, y = x + width / 2, y + height / 2  # v1 rectangles give their top-left corner
+    if x is None or y is None:
+        raise Rejected("annotations", f"{where} has no x/y (or x_center/y_center) position")
+    r = n.get("r", n.get("radius"))
+    return (
+        layer,
+        spec.task,
+        spec.tool,
+        frame,
+        x,
+        y,
+        r,
+        n.get("rx"),
+        n.get("ry"),
+        n.get("angle"),
+        width,
+        height,
+    )
+
+
+def _flatten(annotations: list) -> list[Mapping[str, Any]]:
+    # Combo tasks nest their sub-tasks' annotations in their value.
+    flat = []
+    for annotation in annotations:
+        if not isinstance(annotation, dict):
+            raise Rejected("annotations", f"an annotation is not an object: {annotation!r:.60}")
+        value = annotation.get("value")
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, dict) and "task" in v and "value" in v for v in value)
+            and not any("x" in v or "x_center" in v for v in value)
+        ):
+            flat.extend(_flatten(value))
+        else:
+            flat.append(annotation)
+    return flat
+
+
+def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> list[tuple]:
+    """Extract the configured layers' marks from a row's parsed ``annotations``.
+
+    Raises
+    ------
+    Rejected
+        The annotations are not a list of objects, a configured drawing task's value is not
+        a list of marks, or a mark's tool, frame or numbers are unusable.
+
+    Examples
+    --------
+    >>> layers = [LayerSpec("blobs", "T3", 0)]
+    >>> ann = [{"task": "T3", "value": [{"x": 10, "y": 20, "r": 3, "tool": 0, "frame": 0},
+    ...                                 {"x": 1, "y": 2, "tool": 1}]}]
+    >>> marks_of_annotations(ann, layers)
+    [(0, 'T3', 0, 0, 10.0, 20.0, 3.0, None, None, None, None, None)]
+    """
+    if not isinstance(annotations, list):
+        raise Rejected("annotations", f"expected a list of annotations, found {annotations!r:.60}")
+    by_task: dict[str, list[tuple[int, LayerSpec]]] = {}
+    for i, spec in enumerate(layers):
+        by_task.setdefault(spec.task, []).append((i, spec))
+    rows: list[tuple] = []
+    for annotation in _flatten(annotations):
+        task = annotation.get("task")
+        if task not in by_task or "markIndex" in annotation:
+            continue  # another task, or a v2 sub-task answer about a mark
+        value = annotation.get("value")
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            raise Rejected(
+                "annotations", f"task {task} value is not a list of marks: {value!r:.60}"
+            )
+        for n, mark in enumerate(value):
+            where = f"task {task} mark {n}"
+            if not isinstance(mark, dict):
+                raise Rejected("annotations", f"{where} is not an object: {mark!r:.60}")
+            tool = mark.get("tool", mark.get("toolIndex"))
+            if type(tool) is not int:
+                raise Rejected(
+                    "annotations", f"{where} has no whole-number tool index: {tool!r:.40}"
+                )
+            for layer, spec in by_task[task]:
+                if spec.tool == tool:
+                    rows.append(_mark_row(mark, layer, spec, where))
+    return rows
+
+
+def _json(text: str, column: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise Rejected(column, f"not valid JSON ({exc})") from None
+
+
+def _dimensions(metadata: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+    dims = metadata.get("subject_dimensions")
+    if dims is None:
+        return None
+    if not isinstance(dims, list):
+        raise Rejected("metadata", f"subject_dimensions is not a list: {dims!r:.60}")
+    for entry in dims:
+        if entry is None:
+            continue
+        if not isinstance(entry, dict):
+            raise Rejected("metadata", f"subject_dimensions entry is not an object: {entry!r:.60}")
+        try:
+            values = tuple(
+                float(entry[k])
+                for k in ("naturalWidth", "naturalHeight", "clientWidth", "clientHeight")
+            )
+        except (KeyError, TypeError, ValueError):
+            raise Rejected(
+                "metadata", f"subject_dimensions entry lacks numeric sizes: {entry!r:.80}"
+            ) from None
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise Rejected("metadata", f"subject_dimensions has odd sizes: {entry!r:.80}")
+        return values  # type: ignore[return-value]
+    return None
+
+
+class SubjectDataCache:
+    """Parsed ``subject_data`` by its raw text: a subject's text repeats in every row of it."""
+
+    def __init__(self, filename_keys: Sequence[str], images: Mapping[str, str] | None) -> None:
+        self.filename_keys = tuple(filename_keys)
+        self.images = images or {}
+        self._cache: dict[tuple[str, str], tuple[str, SubjectInfo]] = {}
+
+    def lookup(self, text: str, subject_ids: str | None) -> tuple[str, SubjectInfo]:
+        """Return ``(subject id, info)`` for a row, or raise :class:`Rejected`."""
+        key = (text, subject_ids or "")
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._parse(text, subject_ids)
+            if len(self._cache) > 200_000:  # bound memory on exports of very many subjects
+                self._cache.clear()
+            self._cache[key] = hit
+        return hit
+
+    def _parse(self, text: str, subject_ids: str | None) -> tuple[str, SubjectInfo]:
+        data = _json(text, "subject_data")
+        if not isinstance(data, dict) or not data:
+            raise Rejected("subject_data", f"expected an object keyed by subject id: {text!r:.60}")
+        if subject_ids is None:  # 2015 layout: the only key is the subject
+            if len(data) != 1:
+                raise Rejected("subject_data", f"expected one subject, found {len(data)}")
+            subject = next(iter(data))
+        else:
+            subject = subject_ids.strip()
+            if ";" in subject or "," in subject:
+                raise Rejected(
+                    "subject_ids",
+                    f"classifications of several subjects at once are not supported: {subject!r}",
+                )
+            if subject not in data:
+                raise Rejected(
+                    "subject_data",
+                    f"has no entry for subject {subject} (keys {list(data)[:3]})",
+                )
+        if not _INTEGER.fullmatch(subject):
+            raise Rejected("subject_ids", f"subject id is not a whole number: {subject!r:.40}")
+        entry = data[subject]
+        if entry is None:
+            entry = {}
+        if not isinstance(entry, dict):
+            raise Rejected("subject_data", f"subject {subject} entry is not an object")
+        name = next((entry[k] for k in self.filename_keys if entry.get(k) not in (None, "")), None)
+        if name is None:
+            name = self.images.get(subject)
+        if name is None:
+            raise Rejected(
+                "subject_data",
+                f"no image file name for subject {subject}: none of the keys "
+                f"{list(self.filename_keys)} and not in the subject export",
+            )
+        return subject, SubjectInfo(safe_image_name(name), bool(entry.get("retired")))
+
+
+def _user(fields: Sequence[str], index: Mapping[str, int]) -> tuple[str, str]:
+    # Volunteers who are not logged in are exported as "not-logged-in-<ip hash>"; older
+    # exports may leave user_name empty, and then the ip hash tells them apart.
+    name = fields[index["user_name"]].strip()
+    user_id = fields[index["user_id"]].strip() if "user_id" in index else ""
+    if user_id and not _INTEGER.fullmatch(user_id):
+        raise Rejected("user_id", f"not a whole number: {user_id!r:.40}")
+    if name:
+        return name, user_id
+    ip = fields[index["user_ip"]].strip() if "user_ip" in index else ""
+    if not ip:
+        raise Rejected("user_name", "empty, and no user_ip to tell the volunteer by")
+    return f"not-logged-in-{ip}", user_id
+
+
+def parse_row(
+    fields: Sequence[str],
+    columns: ExportColumns,
+    config: IngestConfig,
+    subjects: SubjectDataCache,
+) -> Classification:
+    """Validate one export row and extract its marks.
+
+    Raises
+    ------
+    Filtered
+        The row is valid but the configuration leaves it out (other workflow or version,
+        gold standard).
+    Rejected
+        The row cannot be used; the exception names the column and the reason.
+    """
+    index = columns.index
+    if len(fields) != len(columns.names):
+        raise Rejected(
+            "row",
+            f"expected {len(columns.names)} fields, found {len(fields)}"
+            + (" (truncated row?)" if len(fields) < len(columns.names) else ""),
+        )
+    workflow_id = fields[index["workflow_id"]].strip()
+    if not _INTEGER.fullmatch(workflow_id):
+        raise Rejected("workflow_id", f"not a whole number: {workflow_id!r:.40}")
+    if config.workflow_id is not None and int(workflow_id) != config.workflow_id:
+        raise Filtered("other_workflow")
+    version = fields[index["workflow_version"]].strip()
+    if not _VERSION.fullmatch(version):
+        raise Rejected("workflow_version", f"expected MAJOR.MINOR, found {version!r:.40}")
+    if not config.version_wanted(version):
+        raise Filtered("other_version")
+    if "gold_standard" in index:
+        gold = fields[index["gold_standard"]].strip().lower() in ("true", "t", "1", "yes")
+        if (config.gold_standard == "exclude" and gold) or (
+            config.gold_standard == "only" and not gold
+        ):
+            raise Filtered("gold_standard")
+    classification_id = ""
+    if "classification_id" in index:
+        classification_id = fields[index["classification_id"]].strip()
+        if not _INTEGER.fullmatch(classification_id):
+            raise Rejected("classification_id", f"not a whole number: {classification_id!r:.40}")
+    user, user_id = _user(fields, index)
+    created_at = fields[index["created_at"]].strip()
+    if not _TIMESTAMP.fullmatch(created_at):
+        raise Rejected("created_at", f"not a date and time: {created_at!r:.40}")
+    subject_ids = fields[index["subject_ids"]] if "subject_ids" in index else None
+    subject, info = subjects.lookup(fields[index["subject_data"]], subject_ids)
+    dimensions = None
+    v2 = False
+    if "metadata" in index:
+        metadata = _json(fields[index["metadata"]], "metadata")
+        if not isinstance(metadata, dict):
+            raise Rejected("metadata", f"expected an object, found {type(metadata).__name__}")
+        dimensions = _dimensions(metadata)
+        v2 = str(metadata.get("classifier_version", "")).startswith("2")
+    marks = marks_of_annotations(_json(fields[index["annotations"]], "annotations"), config.layers)
+    return Classification(
+        subject=subject,
+        user=user,
+        user_id=user_id,
+        created_at=created_at,
+        classification_id=classification_id,
+        workflow_id=workflow_id,
+        workflow_version=version,
+        subject_info=info,
+        marks=marks,
+        dimensions=dimensions,
+        v2=v2,
+    )

@@ -1,0 +1,596 @@
+"""Panoptes export ingest: exact values from handwritten rows, every kind of broken row."""
+
+import csv
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from zooheat import ingest as ingest_module
+from zooheat.errors import ZooheatError
+from zooheat.ingest import ingest_export
+from zooheat.panoptes import IngestConfig, LayerSpec
+from zooheat.synthetic_export import HEADER_2015, HEADER_MODERN, write_synthetic_export
+
+LAYERS = (LayerSpec("blobs", "T3", 0), LayerSpec("rings", "T3", 1))
+CONFIG = IngestConfig(layers=LAYERS, workflow_id=1234)
+
+
+def metadata(**extra):
+    meta = {
+        "source": "api",
+        "subject_dimensions": [
+            {"clientWidth": 585, "clientHeight": 576, "naturalWidth": 390, "naturalHeight": 384}
+        ],
+    }
+    meta.update(extra)
+    return json.dumps(meta)
+
+
+def circle(x, y, r, tool=0, **extra):
+    return {"x": x, "y": y, "r": r, "angle": 0, "tool": tool, "frame": 0, "details": [], **extra}
+
+
+def row(
+    cid=1,
+    user="ada",
+    user_id="11",
+    subject="101",
+    marks=(),
+    *,
+    workflow_id="1234",
+    version="12.3",
+    created="2016-06-01 10:00:00 UTC",
+    gold="",
+    image="101.png",
+    meta=None,
+    annotations=None,
+    subject_data=None,
+):
+    fields = {
+        "classification_id": str(cid),
+        "user_name": user,
+        "user_id": user_id,
+        "user_ip": "abc123",
+        "workflow_id": workflow_id,
+        "workflow_name": "Blobs",
+        "workflow_version": version,
+        "created_at": created,
+        "gold_standard": gold,
+        "expert": "",
+        "metadata": meta if meta is not None else metadata(),
+        "annotations": annotations
+        if annotations is not None
+        else json.dumps([{"task": "T0", "value": "Yes"}, {"task": "T3", "value": list(marks)}]),
+        "subject_data": subject_data
+        if subject_data is not None
+        else json.dumps({subject: {"retired": None, "Filename": image}}),
+        "subject_ids": subject,
+    }
+    return [fields[c] for c in HEADER_MODERN]
+
+
+def csv_text(rows, header=HEADER_MODERN, newline="\n"):
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=newline)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def run(tmp_path, text, config=CONFIG, name="export.csv", **kwargs):
+    export = tmp_path / name
+    if isinstance(text, bytes):
+        export.write_bytes(text)
+    else:
+        export.write_text(text, encoding="utf-8", newline="")
+    out = tmp_path / "out"
+    summary = ingest_export(export, out, config, progress=False, **kwargs)
+    assert summary.rows_read == summary.rows_used + summary.rows_filtered + summary.rows_rejected
+    return summary, out
+
+
+def marks_table(out, layer, subject):
+    with open(out / "marks" / layer / f"{subject}.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def rejects(out):
+    with open(out / "rejects.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def manifest(out):
+    with open(out / "subjects.tsv", newline="", encoding="utf-8") as f:
+        return {r["subject_id"]: r for r in csv.DictReader(f, delimiter="\t")}
+
+
+# ------------------------------------------------------------------ exact values
+
+
+def test_modern_layout_v1_marks_exact_values(tmp_path):
+    rows = [
+        row(1, "ada", "11", "101", [circle(10.5, 20.25, 3, 0), circle(100, 200, 40, 1)]),
+        row(2, "bob", "12", "101", [circle(11, 21, 0, 0)], created="2016-06-01 09:00:00 UTC"),
+        row(3, "ada", "11", "102", [], image="102.png"),
+    ]
+    summary, out = run(tmp_path, csv_text(rows))
+    assert (summary.rows_read, summary.rows_used, summary.subjects) == (3, 3, 2)
+    blobs = marks_table(out, "blobs", "101")
+    # sorted by time: bob's classification (09:00) first
+    assert [(m["classification_id"], m["user"], m["x"], m["y"], m["r"]) for m in blobs] == [
+        ("2", "bob", "11.0", "21.0", "0.0"),
+        ("1", "ada", "10.5", "20.25", "3.0"),
+    ]
+    assert blobs[1] == {
+        "classification_id": "1",
+        "user": "ada",
+        "user_id": "11",
+        "created_at": "2016-06-01 10:00:00 UTC",
+        "workflow_id": "1234",
+        "workflow_version": "12.3",
+        "task": "T3",
+        "tool": "0",
+        "frame": "0",
+        "x": "10.5",
+        "y": "20.25",
+        "r": "3.0",
+        "rx": "",
+        "ry": "",
+        "angle": "0.0",
+        "width": "",
+        "height": "",
+    }
+    rings = marks_table(out, "rings", "101")
+    assert [(m["x"], m["y"], m["r"], m["tool"]) for m in rings] == [("100.0", "200.0", "40.0", "1")]
+    assert marks_table(out, "blobs", "102") == []  # a classification with no marks
+    m = manifest(out)
+    assert m["101"] == {
+        "subject_id": "101",
+        "image": "101.png",
+        "classifications": "2",
+        "marks_blobs": "2",
+        "marks_rings": "1",
+        "retired": "false",
+        "coordinates": "ok",
+    }
+    assert m["102"]["classifications"] == "1" and m["102"]["marks_blobs"] == "0"
+    assert json.loads((out / "ingest-summary.json").read_text())["marks"] == {
+        "blobs": 2,
+        "rings": 1,
+    }
+
+
+def test_point_ellipse_and_rectangle_marks(tmp_path):
+    layers = (
+        LayerSpec("points", "T1", 0),
+        LayerSpec("ellipses", "T1", 1),
+        LayerSpec("boxes", "T1", 2),
+    )
+    marks = [
+        {"x": 5, "y": 6, "tool": 0, "frame": 0},
+        {"x": 50, "y": 60, "rx": 8, "ry": 4, "angle": 30, "tool": 1, "frame": 1},
+        {"x": 10, "y": 20, "width": 30, "height": 40, "tool": 2, "frame": 0},
+    ]
+    annotations = json.dumps([{"task": "T1", "value": marks}])
+    summary, out = run(
+        tmp_path,
+        csv_text([row(annotations=annotations)]),
+        IngestConfig(layers=layers),
+    )
+    assert summary.rows_used == 1
+    point = marks_table(out, "points", "101")[0]
+    assert (point["x"], point["y"], point["r"]) == ("5.0", "6.0", "")
+    ellipse = marks_table(out, "ellipses", "101")[0]
+    assert [ellipse[k] for k in ("x", "y", "rx", "ry", "angle", "frame")] == [
+        "50.0",
+        "60.0",
+        "8.0",
+        "4.0",
+        "30.0",
+        "1",
+    ]
+    box = marks_table(out, "boxes", "101")[0]
+    # a v1 rectangle gives its top-left corner; x, y are its centre
+    assert [box[k] for k in ("x", "y", "width", "height")] == ["25.0", "40.0", "30.0", "40.0"]
+
+
+def test_v2_marks_with_sub_task_answers(tmp_path):
+    annotations = json.dumps(
+        [
+            {
+                "task": "T3",
+                "taskType": "drawing",
+                "value": [
+                    {
+                        "x_center": 30.5,
+                        "y_center": 40.5,
+                        "r": 7,
+                        "toolIndex": 0,
+                        "toolType": "circle",
+                        "frame": 0,
+                    },
+                    {
+                        "x_center": 80,
+                        "y_center": 90,
+                        "rx": 10,
+                        "ry": 5,
+                        "angle": 45,
+                        "toolIndex": 1,
+                        "toolType": "ellipse",
+                        "frame": 0,
+                    },
+                    {
+                        "x_center": 200,
+                        "y_center": 100,
+                        "width": 20,
+                        "height": 10,
+                        "toolIndex": 2,
+                        "toolType": "rectangle",
+                        "frame": 0,
+                    },
+                ],
+            },
+            {"task": "T3.0.0", "markIndex": 0, "taskType": "single", "value": 1},
+        ]
+    )
+    layers = (*LAYERS, LayerSpec("boxes", "T3", 2))
+    summary, out = run(
+        tmp_path,
+        csv_text([row(annotations=annotations, meta=metadata(classifier_version="2.0"))]),
+        IngestConfig(layers=layers),
+    )
+    assert summary.rows_used == 1 and summary.rows_rejected == 0
+    blob = marks_table(out, "blobs", "101")
+    assert [(b["x"], b["y"], b["r"]) for b in blob] == [("30.5", "40.5", "7.0")]
+    ring = marks_table(out, "rings", "101")[0]
+    assert [ring[k] for k in ("x", "y", "rx", "ry", "angle")] == [
+        "80.0",
+        "90.0",
+        "10.0",
+        "5.0",
+        "45.0",
+    ]
+    box = marks_table(out, "boxes", "101")[0]
+    # v2 rectangles already give their centre
+    assert [box[k] for k in ("x", "y", "width", "height")] == ["200.0", "100.0", "20.0", "10.0"]
+
+
+def test_2015_layout_subject_from_subject_data(tmp_path):
+    def old_row(user, subject, x, created):
+        full = dict(zip(HEADER_MODERN, row(0, user, "", subject, [circle(x, 10, 2)]), strict=True))
+        full["created_at"] = created
+        return [full[c] for c in HEADER_2015]
+
+    rows = [
+        old_row("ada", "77", 1.5, "2015-03-01 10:00:00 UTC"),
+        old_row("", "77", 2.5, "2015-03-01 09:00:00 UTC"),  # not logged in: told by ip
+        old_row("cy", "78", 3.5, "2015-03-02 10:00:00 UTC"),
+    ]
+    summary, out = run(tmp_path, csv_text(rows, header=HEADER_2015))
+    assert summary.layout == "2015"
+    assert summary.rows_used == 3 and summary.subjects == 2
+    table = marks_table(out, "blobs", "77")
+    assert [(m["classification_id"], m["user"], m["x"]) for m in table] == [
+        ("", "not-logged-in-abc123", "2.5"),
+        ("", "ada", "1.5"),
+    ]
+
+
+def test_filters_workflow_version_gold_standard(tmp_path):
+    rows = [
+        row(1, "a", version="12.3"),
+        row(2, "b", version="12.1"),  # older minor version
+        row(3, "c", version="11.9"),  # other major version
+        row(4, "d", workflow_id="999"),
+        row(5, "e", gold="TRUE"),
+        row(6, "f", version="12.10"),
+    ]
+    config = IngestConfig(
+        layers=LAYERS, workflow_id=1234, workflow_version="12.3", gold_standard="exclude"
+    )
+    summary, _out = run(tmp_path, csv_text(rows), config)
+    assert summary.rows_used == 2  # 12.3 and 12.10
+    assert summary.filtered == {"gold_standard": 1, "other_version": 2, "other_workflow": 1}
+    assert summary.rows_filtered == 4
+    major_only = IngestConfig(layers=LAYERS, workflow_version="12")
+    summary, _ = run(tmp_path, csv_text(rows), major_only)
+    assert summary.rows_used == 5 and summary.filtered == {"other_version": 1}
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"),
+    [("first", ["1", "3"]), ("last", ["2", "3"]), ("all", ["1", "2", "3"])],
+)
+def test_duplicate_policy(tmp_path, policy, kept):
+    rows = [
+        row(2, "ada", marks=[circle(2, 2, 1)], created="2016-06-02 10:00:00 UTC"),
+        row(1, "ada", marks=[circle(1, 1, 1)], created="2016-06-01 10:00:00 UTC"),
+        row(3, "bob", marks=[circle(3, 3, 1)], created="2016-06-03 10:00:00 UTC"),
+    ]
+    summary, out = run(tmp_path, csv_text(rows), IngestConfig(layers=LAYERS, duplicates=policy))
+    assert [m["classification_id"] for m in marks_table(out, "blobs", "101")] == kept
+    assert summary.rows_used == len(kept)
+    assert summary.filtered.get("duplicate", 0) == 3 - len(kept)
+
+
+def test_subject_export_names_images(tmp_path):
+    subjects = tmp_path / "subjects.csv"
+    subjects.write_text(
+        "subject_id,project_id,workflow_id,subject_set_id,metadata,locations\n"
+        '101,1,1234,5,"{""Filename"": ""scan-101.png""}","{}"\n'
+        '101,1,1234,6,"{""Filename"": ""scan-101.png""}","{}"\n'
+        '102,1,1234,5,"{""Filename"": ""../evil.png""}","{}"\n'
+        "103,1,1234,5,not json,{}\n"
+    )
+    data = json.dumps({"101": {"retired": {"id": 3}}})
+    rows = [row(1, subject_data=data), row(2, subject="102", subject_data='{"102": {}}')]
+    summary, out = run(tmp_path, csv_text(rows), subject_export=subjects)
+    assert manifest(out)["101"]["image"] == "scan-101.png"
+    assert manifest(out)["101"]["retired"] == "true"
+    assert summary.subject_export_rejects == 2
+    reasons = {(r["file"], r["line"]): r["reason"] for r in rejects(out)}
+    assert "unsafe image file name '../evil.png'" in reasons[("subjects", "4")]
+    assert "not valid JSON" in reasons[("subjects", "5")]
+    assert "no image file name for subject 102" in reasons[("export", "3")]
+
+
+def test_display_coordinates_are_detected(tmp_path):
+    # shown at 585x576 but marked in display pixels beyond the 390x384 image
+    display = [row(i, f"u{i}", marks=[circle(500 + i, 450, 5)]) for i in range(6)]
+    natural = [row(10 + i, f"v{i}", subject="102", marks=[circle(200, 150, 5)]) for i in range(6)]
+    summary, out = run(tmp_path, csv_text(display + natural))
+    assert summary.subjects_display_coordinates == ["101"]
+    assert manifest(out)["101"]["coordinates"] == "display?"
+    assert manifest(out)["102"]["coordinates"] == "ok"
+
+
+# ------------------------------------------------------------------ broken rows
+
+
+def good_rows(n=5):
+    return [row(100 + i, f"user{i}", marks=[circle(10 + i, 20, 3)]) for i in range(n)]
+
+
+def with_field(index_name, value):
+    r = row(99, "broken", marks=[circle(1, 2, 3)])
+    r[HEADER_MODERN.index(index_name)] = value
+    return r
+
+
+def with_mark(**mark):
+    base = {"x": 1, "y": 2, "r": 3, "tool": 0, "frame": 0}
+    base.update(mark)
+    return row(99, "broken", annotations=json.dumps([{"task": "T3", "value": [base]}]))
+
+
+BROKEN_ROWS = {
+    "annotations bad JSON": (with_field("annotations", "[{not json"), "annotations", "JSON"),
+    "subject_data bad JSON": (with_field("subject_data", "{oops"), "subject_data", "JSON"),
+    "metadata bad JSON": (with_field("metadata", '{"a": }'), "metadata", "JSON"),
+    "missing fields": (row(99)[:-3], "row", "expected 14 fields, found 11"),
+    "extra fields": ([*row(99), "surplus"], "row", "expected 14 fields, found 15"),
+    "non-numeric classification_id": (
+        with_field("classification_id", "abc"),
+        "classification_id",
+        "not a whole number",
+    ),
+    "non-numeric workflow_id": (with_field("workflow_id", "12a"), "workflow_id", "whole number"),
+    "non-numeric user_id": (with_field("user_id", "x1"), "user_id", "not a whole number"),
+    "non-numeric subject id": (
+        with_field("subject_ids", "1x"),
+        "subject_data",
+        "has no entry for subject 1x",
+    ),
+    "several subjects": (with_field("subject_ids", "101;102"), "subject_ids", "several"),
+    "non-numeric x": (with_mark(x="left"), "annotations", "x is not a number: 'left'"),
+    "x is a list": (with_mark(x=[1]), "annotations", "x is not a number"),
+    "NaN x": (with_mark(x=float("nan")), "annotations", "x is not a finite number"),
+    "NaN as text": (with_mark(y="NaN"), "annotations", "y is not a finite number"),
+    "infinite y": (with_mark(y=float("inf")), "annotations", "y is not a finite number"),
+    "negative radius": (with_mark(r=-2), "annotations", "r must be >= 0"),
+    "no position": (with_mark(x=None), "annotations", "has no x/y"),
+    "tool not a number": (with_mark(tool="0"), "annotations", "whole-number tool index"),
+    "negative frame": (with_mark(frame=-1), "annotations", "frame"),
+    "version with letters": (with_field("workflow_version", "12.x"), "workflow_version", "MAJOR"),
+    "empty version": (with_field("workflow_version", ""), "workflow_version", "MAJOR.MINOR"),
+    "bad created_at": (with_field("created_at", "yesterday"), "created_at", "date and time"),
+    "annotations not a list": (with_field("annotations", '{"T3": 1}'), "annotations", "list"),
+    "drawing value not a list": (
+        with_field("annotations", '[{"task": "T3", "value": 5}]'),
+        "annotations",
+        "not a list of marks",
+    ),
+    "metadata not an object": (with_field("metadata", "[1, 2]"), "metadata", "object"),
+    "subject_dimensions odd": (
+        with_field("metadata", '{"subject_dimensions": [{"naturalWidth": "wide"}]}'),
+        "metadata",
+        "subject_dimensions",
+    ),
+    "path traversal": (row(99, image="../../x.png"), "subject_data", "unsafe image file name"),
+    "absolute path": (row(99, image="/etc/passwd"), "subject_data", "unsafe image file name"),
+    "control character": (row(99, image="a\x07b.png"), "subject_data", "unsafe"),
+    "backslash": (row(99, image="..\\..\\x.png"), "subject_data", "unsafe"),
+    "no user at all": (
+        [
+            v if c not in ("user_name", "user_ip") else ""
+            for c, v in zip(HEADER_MODERN, row(99), strict=True)
+        ],
+        "user_name",
+        "empty",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_ROWS))
+def test_a_broken_row_is_rejected_and_every_other_row_used(tmp_path, kind):
+    broken, field, fragment = BROKEN_ROWS[kind]
+    rows = good_rows()
+    rows.insert(2, broken)
+    summary, out = run(tmp_path, csv_text(rows))
+    assert summary.rows_read == 6
+    assert summary.rows_used == 5, rejects(out)
+    assert summary.rows_rejected == 1
+    (rejected,) = rejects(out)
+    assert rejected["file"] == "export"
+    assert rejected["line"] == "4"  # header is line 1; the broken row is the third row
+    assert rejected["field"] == field
+    assert fragment in rejected["reason"]
+    assert len(marks_table(out, "blobs", "101")) == 5
+
+
+def test_unicode_names_are_used(tmp_path):
+    rows = [*good_rows(2), row(7, "Zoë 🦉 Łukasz", "77", marks=[circle(5, 5, 1)])]
+    summary, out = run(tmp_path, csv_text(rows))
+    assert summary.rows_used == 3 and summary.rows_rejected == 0
+    users = {m["classification_id"]: m["user"] for m in marks_table(out, "blobs", "101")}
+    assert users["7"] == "Zoë 🦉 Łukasz"
+
+
+def test_user_names_with_commas_and_quotes_round_trip(tmp_path):
+    rows = [row(7, 'O"Brien, Pat', "77", marks=[circle(5, 5, 1)])]
+    _, out = run(tmp_path, csv_text(rows))
+    assert marks_table(out, "blobs", "101")[0]["user"] == 'O"Brien, Pat'
+
+
+def test_blank_lines_are_rejected_rows(tmp_path):
+    text = csv_text(good_rows(3)).replace("\n", "\n\n", 2)
+    summary, out = run(tmp_path, text)
+    assert summary.rows_used == 3
+    assert summary.rows_rejected == 2
+    assert [(r["line"], r["reason"]) for r in rejects(out)] == [
+        ("2", "blank line"),
+        ("4", "blank line"),
+    ]
+
+
+def test_truncated_last_line(tmp_path):
+    text = csv_text(good_rows(4))
+    summary, out = run(tmp_path, text[: len(text) - 120])  # cut inside the last row's JSON
+    assert summary.rows_used == 3
+    assert summary.rows_rejected == 1
+    assert rejects(out)[0]["line"] == "5"
+
+
+def test_bom_and_crlf(tmp_path):
+    text = "\ufeff" + csv_text(good_rows(3), newline="\r\n")
+    summary, out = run(tmp_path, text.encode("utf-8"))
+    assert summary.rows_used == 3 and summary.rows_rejected == 0
+    assert marks_table(out, "blobs", "101")[0]["x"] == "10.0"
+
+
+def test_invalid_utf8_bytes_reject_only_their_row(tmp_path):
+    text = csv_text(good_rows(3)).encode("utf-8")
+    lines = text.split(b"\n")
+    lines[2] = lines[2].replace(b"user1", b"user\xff1")
+    summary, out = run(tmp_path, b"\n".join(lines))
+    assert summary.rows_used == 2
+    assert rejects(out)[0]["line"] == "3"
+    assert "UTF-8" in rejects(out)[0]["reason"]
+
+
+def test_multiline_quoted_field_keeps_line_numbers(tmp_path):
+    rows = good_rows(3)
+    rows[0][HEADER_MODERN.index("workflow_name")] = "Blobs\nand rings"  # a newline in a field
+    rows.append(with_field("created_at", "never"))
+    summary, out = run(tmp_path, csv_text(rows))
+    assert summary.rows_used == 3
+    assert rejects(out)[0]["line"] == "6"  # header 1, row 2-3, rows 4, 5, broken 6
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty file"),
+        ("a,b,c\n1,2,3\n", "not a Panoptes classification export header"),
+        (",".join([*HEADER_MODERN, "user_name"]) + "\n", "repeated columns ['user_name']"),
+    ],
+)
+def test_bad_header_is_one_clear_error(tmp_path, text, fragment):
+    export = tmp_path / "e.csv"
+    export.write_text(text)
+    with pytest.raises(ZooheatError, match=re.escape(fragment)):
+        ingest_export(export, tmp_path / "out", CONFIG, progress=False)
+    proc = run_cli("ingest", export, "-o", tmp_path / "out", "--layer", "blobs=T3:0")
+    assert proc.returncode == 2
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ files and speed paths
+
+
+def test_only_changed_tables_are_rewritten_and_stale_ones_removed(tmp_path):
+    rows = [
+        row(1, "a", subject="101", marks=[circle(1, 1, 1)]),
+        row(2, "a", subject="102", marks=[circle(2, 2, 1)], image="102.png"),
+        row(3, "a", subject="103", marks=[circle(3, 3, 1)], image="103.png"),
+    ]
+    summary, out = run(tmp_path, csv_text(rows))
+    assert summary.files_written == 6
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "marks").rglob("*.csv")}
+    os.utime(out / "marks" / "blobs" / "101.csv", ns=(1, 1))  # an old, unchanged file
+    new_rows = [rows[0], row(4, "b", subject="102", marks=[circle(5, 5, 1)], image="102.png")]
+    new_rows.append(rows[1])
+    summary, out = run(tmp_path, csv_text(new_rows))
+    assert summary.files_written == 1  # blobs/102 gained a mark
+    assert summary.files_unchanged == 3
+    assert summary.files_removed == 2  # subject 103 left the export
+    assert (out / "marks" / "blobs" / "101.csv").stat().st_mtime_ns == 1
+    assert (out / "marks" / "rings" / "102.csv").stat().st_mtime_ns == stamps[
+        out / "marks" / "rings" / "102.csv"
+    ]
+    assert not (out / "marks" / "blobs" / "103.csv").exists()
+    assert set(manifest(out)) == {"101", "102"}
+
+
+def test_parallel_chunks_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):
+    export = tmp_path / "export.csv"
+    write_synthetic_export(export, 400, n_volunteers=20)
+    text = export.read_text()
+    lines = text.splitlines(keepends=True)
+    lines.insert(50, "\n")
+    lines.insert(300, lines[10].replace('""value"":[{', '""value"":[[{', 1))  # bad JSON
+    export.write_text("".join(lines))
+    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 20_000)  # many chunks, even when small
+    serial = ingest_export(export, tmp_path / "one", CONFIG, workers=1, progress=False)
+    monkeypatch.setattr(ingest_module, "_ONE_PROCESS_BELOW", 0)
+    parallel = ingest_export(export, tmp_path / "two", CONFIG, workers=2, progress=False)
+    assert serial == parallel
+    assert serial.rows_read == 402 and serial.rows_rejected == 2
+    for a in sorted((tmp_path / "one").rglob("*")):
+        b = tmp_path / "two" / a.relative_to(tmp_path / "one")
+        assert a.is_dir() or a.read_bytes() == b.read_bytes(), a
+
+
+def test_synthetic_export_round_trips_the_generator_marks(tmp_path):
+    from zooheat.synthetic import synthetic_marks
+
+    export = tmp_path / "export.csv"
+    write_synthetic_export(export, 10_000, n_subjects=2, marks="v2")
+    summary = ingest_export(export, tmp_path / "out", CONFIG, progress=False)
+    assert summary.subjects == 2 and summary.rows_rejected == 0
+    _, marks = synthetic_marks(1)
+    table = marks_table(tmp_path / "out", "blobs", "15000001")
+    assert sorted((float(m["x"]), float(m["y"])) for m in table) == sorted(
+        zip(marks["blobs"].x.tolist(), marks["blobs"].y.tolist(), strict=True)
+    )
+
+
+def test_cli_ingest_with_config_file(tmp_path):
+    export = tmp_path / "export.csv"
+    write_synthetic_export(export, 60, n_subjects=3)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "layers:\n  blobs: {task: T3, tool: 0}\npanoptes:\n  workflow_id: 1234\n  duplicates: all\n"
+    )
+    proc = run_cli("ingest", export, "-o", tmp_path / "out", "--config", config, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "60 rows: 60 used, 0 filtered, 0 rejected" in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out" / "marks").iterdir()) == ["blobs"]
+    proc = run_cli("ingest", export, "-o", tmp_path / "o2", "--layer", "blobs", "--quiet")
+    assert proc.returncode == 2 and "expected NAME=TASK:TOOL" in proc.stderr
+    assert Path(tmp_path / "out" / "rejects.csv").read_text().startswith("file,line,id,field")

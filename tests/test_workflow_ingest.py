@@ -1,0 +1,115 @@
+"""Real snakemake from a Panoptes export: a new export rebuilds only the subjects it changed."""
+
+import csv
+import hashlib
+
+import pytest
+from PIL import Image
+
+from tests.conftest import jobs_run, snakemake
+from zooheat.synthetic import synthetic_subject
+from zooheat.synthetic_export import synthetic_export_rows
+
+pytestmark = pytest.mark.workflow
+
+RINGS = "  rings:\n    task: T3\n    tool: 1\n"
+
+
+def one_layer(workdir):
+    """Drop the example's rings layer: half the jobs, the same logic."""
+    config = workdir / "config" / "config.yaml"
+    text = config.read_text()
+    assert RINGS in text
+    config.write_text(text.replace(RINGS, ""))
+
+
+PER_SUBJECT = ("histogram", "zoom", "overlay")
+
+
+def jobs_of(subjects):
+    return sorted(
+        (rule, f"layer=blobs, subject={s}" + (", format=png" if rule == "overlay" else ""))
+        for s in subjects
+        for rule in PER_SUBJECT
+    )
+
+
+def export_b(workdir):
+    """Export A plus a new volunteer on subjects 15000001 and 15000002, and a new subject."""
+    path = workdir / "example" / "classifications.csv"
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    subject_at = header.index("subject_ids")
+    extra = []
+    for subject in ("15000001", "15000002"):
+        source = next(r for r in body if r[subject_at] == subject and '"tool":0' in r[11])
+        new = list(source)
+        new[0] = str(int(new[0]) + 1_000_000)
+        new[1], new[2] = "latecomer", "4242"
+        extra.append(new)
+    new_subject = list(synthetic_export_rows(1000, first_subject=4, n_subjects=1))[1:]
+    Image.fromarray(synthetic_subject(4).image).save(
+        workdir / "example" / "images" / "synthetic-0004.png"
+    )
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows([header, *body, *extra, *new_subject])
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_new_export_rebuilds_exactly_the_changed_subjects(workflow_copy):
+    wd = workflow_copy
+    one_layer(wd)
+    args = ()
+    cold = snakemake(wd, *args)
+    subjects = ["15000000", "15000001", "15000002", "15000003"]
+    assert jobs_run(cold) == jobs_of(subjects)
+    with open(wd / "results" / "ingest" / "subjects.tsv", newline="") as f:
+        assert [r["subject_id"] for r in csv.DictReader(f, delimiter="\t")] == subjects
+    figure_0 = digest(wd / "results" / "figures" / "blobs" / "15000000.png")
+
+    assert jobs_run(snakemake(wd, *args)) == []
+
+    export_b(wd)
+    warm = snakemake(wd, *args)
+    assert jobs_run(warm) == jobs_of(["15000001", "15000002", "15000004"])
+    assert "checkpoint ingest" in warm.stdout + warm.stderr
+    assert "restore_marks" not in warm.stdout + warm.stderr
+    assert digest(wd / "results" / "figures" / "blobs" / "15000000.png") == figure_0
+    table = (wd / "results" / "ingest" / "marks" / "blobs" / "15000001.csv").read_text()
+    assert "latecomer" in table
+
+    # a mark table deleted by hand comes back, with the same bytes
+    lost = wd / "results" / "ingest" / "marks" / "blobs" / "15000003.csv"
+    before = lost.read_bytes()
+    lost.unlink()
+    repaired = snakemake(wd, *args)
+    assert lost.read_bytes() == before
+    ran = jobs_run(repaired)
+    assert ("restore_marks", "layer=blobs, subject=15000003") in ran
+    assert {w for _, w in ran} <= {
+        "layer=blobs, subject=15000003",
+        "layer=blobs, subject=15000003, format=png",
+    }
+    assert jobs_run(snakemake(wd, *args)) == []
+
+
+def test_export_rejects_are_counted_and_nothing_escapes(workflow_copy):
+    wd = workflow_copy
+    one_layer(wd)
+    path = wd / "example" / "classifications.csv"
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    lines[3] = lines[3].replace("synthetic-0000.png", "../../../escape.png")
+    lines[5] = "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    snakemake(wd)
+    rejects = (wd / "results" / "ingest" / "rejects.csv").read_text()
+    assert "unsafe image file name '../../../escape.png'" in rejects
+    assert ",6,,row,blank line" in rejects
+    log = (wd / "logs" / "ingest" / "ingest.log").read_text()
+    assert "100 rows: 98 used, 0 filtered, 2 rejected" in log
+    assert not (wd.parent / "escape.png").exists()
