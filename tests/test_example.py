@@ -39,3 +39,10 @@ def test_synthetic_marks_scatter_around_true_blobs():
     # dark blobs on a lighter background
     tx, ty, _ = truth[0]
     assert s.image[int(ty), int(tx)] < np.median(s.image) - 60
+
+
+def test_bundled_export_is_reproducible(tmp_path):
+    from zooheat.synthetic_export import write_synthetic_export
+
+    write_synthetic_export(tmp_path / "c.csv", 1000, n_subjects=4)
+    assert (tmp_path / "c.csv").read_bytes() == (EXAMPLE / "classifications.csv").read_bytes()

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from zooheat import __version__
 from zooheat.errors import ZooheatError
-from zooheat.render import FIGURE_FORMATS, OverlayStyle, figure_format
+from zooheat.style import FIGURE_FORMATS, OverlayStyle, figure_format
 
 __all__ = ["main"]
 
-_DEFAULT = OverlayStyle()
+_DEFAULT = OverlayStyle  # its class attributes are the defaults; no instance, no matplotlib
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import io
 import json
 import marshal
@@ -168,6 +169,15 @@ class _ChunkScanner:
         self.rejected[where] += 1
 
     def scan(self, first_line: int, data: bytes) -> int:
+        # The records made here hold no reference cycles: the cyclic collector would only
+        # walk them again and again as they pile up.
+        gc.disable()
+        try:
+            return self._scan(first_line, data)
+        finally:
+            gc.enable()
+
+    def _scan(self, first_line: int, data: bytes) -> int:
         text = data.decode("utf-8", errors="surrogateescape")
         ascii_only = text.isascii()
         before = self.rows

@@ -1,0 +1,85 @@
+"""How an overlay figure looks and which files it is saved as; no matplotlib at import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from zooheat.errors import ZooheatError
+
+__all__ = ["FIGURE_FORMATS", "OverlayStyle", "figure_format"]
+
+#: Formats :func:`save_figure` writes, by file extension.
+FIGURE_FORMATS = ("png", "pdf", "svg")
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    """How the overlay looks; every field matches a key of the workflow's ``overlay`` config.
+
+    Attributes
+    ----------
+    cmap : str
+        A matplotlib colour map name for the heat layer.
+    alpha : float
+        Opacity of the heat layer, 0 (invisible) to 1 (opaque).
+    zeros_transparent : bool
+        Leave bins with no marks transparent (default). ``False`` gives the original
+        script's look: the lowest colour over the whole image, which darkens the scan.
+    grid : bool
+        Draw grid lines at the axis ticks.
+    dpi : int
+        Dots per inch of raster output.
+    width_in : float
+        Figure width in inches; the height follows the image's aspect.
+    usetex : bool
+        Typeset text with LaTeX (needs a LaTeX installation; off by default).
+    colorbar_label : str
+        Label of the colour bar.
+    """
+
+    cmap: str = "viridis"
+    alpha: float = 0.6
+    zeros_transparent: bool = True
+    grid: bool = False
+    dpi: int = 100
+    width_in: float = 6.0
+    usetex: bool = False
+    colorbar_label: str = "marks per bin"
+
+    def __post_init__(self) -> None:
+        import matplotlib  # only here: the histogram steps must not pay for it
+
+        if self.cmap not in matplotlib.colormaps:
+            raise ValueError(
+                f"unknown colour map {self.cmap!r}: expected a matplotlib colour map name "
+                "such as 'viridis', 'inferno', 'magma', 'hot' or 'Reds'"
+            )
+        if not (isinstance(self.alpha, int | float) and 0.0 <= self.alpha <= 1.0):
+            raise ValueError(f"alpha must be a number from 0 to 1, got {self.alpha!r}")
+        if not (isinstance(self.dpi, int) and self.dpi > 0):
+            raise ValueError(f"dpi must be a positive whole number, got {self.dpi!r}")
+        if not (isinstance(self.width_in, int | float) and self.width_in > 0):
+            raise ValueError(f"width_in must be a positive number, got {self.width_in!r}")
+
+
+def figure_format(path: str | os.PathLike[str]) -> str:
+    """Return the figure format a path asks for by its extension.
+
+    Raises
+    ------
+    ZooheatError
+        The extension is not one of :data:`FIGURE_FORMATS`.
+
+    Examples
+    --------
+    >>> figure_format("results/figures/blobs/s1.PDF")
+    'pdf'
+    """
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise ZooheatError(
+            f"{path}: cannot save a figure as {fmt!r}; expected one of {', '.join(FIGURE_FORMATS)}"
+        )
+    return fmt
