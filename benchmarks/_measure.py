@@ -14,7 +14,8 @@ from pathlib import Path
 class Measurement:
     wall_s: float
     cpu_s: float
-    peak_rss_mb: float
+    peak_rss_mb: float  # the whole process tree, proportional set size
+    root_peak_rss_mb: float  # the command's own process (VmHWM)
     returncode: int
     stdout: str
     stderr: str
@@ -65,13 +66,23 @@ def measure(
     proc = subprocess.Popen(
         cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
-    peak = 0
+    peak = root_peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kb(proc.pid))
+        root_peak = max(root_peak, _high_water_kb(proc.pid))
         time.sleep(poll_s)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     peak_mb = peak / 1024
-    return Measurement(wall, cpu, peak_mb, proc.returncode, stdout, stderr)
+    return Measurement(wall, cpu, peak_mb, root_peak / 1024, proc.returncode, stdout, stderr)
+
+
+def _high_water_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), "VmHWM: 0 kB")
+    return int(line.split()[1])

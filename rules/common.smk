@@ -3,6 +3,7 @@
 import csv
 import os
 import re
+import zlib
 from pathlib import Path
 
 LAYERS = list(config["layers"])
@@ -153,22 +154,62 @@ def ingest_settings():
     }
 
 
+def batch_of(subject):
+    """The batch a subject belongs to: fixed by its id, so it never moves between runs."""
+    return zlib.crc32(subject.encode()) % config["batches"]
+
+
+def batch_members(layer, batch):
+    """(subject, image, marks) of the subjects of one batch that have this layer, sorted."""
+    return [
+        (subject, entry["image"], entry[layer])
+        for subject, entry in sorted(subjects().items())
+        if entry[layer] is not None and batch_of(subject) == int(batch)
+    ]
+
+
+def batch_inputs(wildcards):
+    members = batch_members(wildcards.layer, wildcards.batch)
+    return {
+        "images": [image for _, image, _ in members],
+        "marks": [marks for _, _, marks in members],
+    }
+
+
+def batch_outputs(layer, subject):
+    return [
+        f"results/histogram/{layer}/{subject}.npy",
+        f"results/zoom/{layer}/{subject}.npy",
+        *(
+            f"results/figures/{layer}/{subject}.{fmt}"
+            for fmt in config["overlay"]["formats"]
+        ),
+    ]
+
+
 def all_outputs(wildcards):
     """Every product: histograms, zoomed arrays, figures (and, from an export, mark tables).
 
-    Intermediates are requested too, so that one deleted by hand is rebuilt.
+    Intermediates are requested too, so that one deleted by hand is rebuilt. With batches,
+    the batches' manifests stand for their subjects' files; a file of a finished batch that
+    has gone missing is requested itself, and the per-subject rules make it again (the same
+    bytes), without rerunning the batch.
     """
     targets = []
+    batches = set()
     for subject, entry in subjects().items():
         for layer in LAYERS:
             if entry[layer] is None:
                 continue
             if FROM_EXPORT:
                 targets.append(entry[layer])
-            targets.append(f"results/histogram/{layer}/{subject}.npy")
-            targets.append(f"results/zoom/{layer}/{subject}.npy")
-            targets += [
-                f"results/figures/{layer}/{subject}.{fmt}"
-                for fmt in config["overlay"]["formats"]
-            ]
-    return targets
+            if not config["batches"]:
+                targets += batch_outputs(layer, subject)
+                continue
+            manifest = f"results/batches/{layer}/{batch_of(subject)}.tsv"
+            batches.add(manifest)
+            if os.path.exists(manifest):
+                targets += [
+                    p for p in batch_outputs(layer, subject) if not os.path.exists(p)
+                ]
+    return targets + sorted(batches)

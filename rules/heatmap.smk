@@ -51,3 +51,26 @@ rule overlay:
         style=overlay_style(),
     script:
         "../scripts/overlay.py"
+
+
+# With `batches: N`, one job per batch and layer does the three steps above for all of the
+# batch's subjects in one process, skipping those whose inputs did not change. Its declared
+# output is a manifest; the per-subject files are the same as the per-subject rules make.
+rule heatmap_batch:
+    input:
+        unpack(batch_inputs),
+    output:
+        manifest="results/batches/{layer}/{batch}.tsv",
+    log:
+        "logs/heatmap_batch/{layer}/{batch}.log",
+    wildcard_constraints:
+        batch="[0-9]+",
+    conda:
+        "../envs/heatmap.yaml"
+    params:
+        members=lambda wildcards: batch_members(wildcards.layer, wildcards.batch),
+        bin_size=config["bin_size"],
+        style=overlay_style(),
+        formats=config["overlay"]["formats"],
+    script:
+        "../scripts/heatmap_batch.py"

@@ -92,3 +92,22 @@ def test_zoom_rejects_a_histogram_of_another_bin_size():
     counts = np.zeros((64, 65), dtype=np.uint8)
     with pytest.raises(ValueError, match=r"expected \(128, 130\)"):
         zoom_to_image(counts, (384, 390), 3)
+
+
+def test_saved_arrays_read_back_exactly_and_zero_blocks_take_no_disk(tmp_path):
+    from zooheat.steps import load_array, save_array
+
+    zoomed = np.zeros((384, 390), dtype=np.uint8)
+    zoomed[180:186, 156:162] = 14
+    path = tmp_path / "z.npy"
+    save_array(zoomed, path)
+    back = load_array(path)
+    assert back.dtype == np.uint8 and np.array_equal(back, zoomed)
+    assert path.stat().st_size == zoomed.nbytes + 128
+    assert path.stat().st_blocks * 512 <= 4 * 4096  # the holes hold the zeros
+    dense = np.arange(384 * 390, dtype=np.uint32).reshape(384, 390)
+    save_array(dense, path)
+    assert np.array_equal(load_array(path), dense)
+    stamp = path.stat().st_mtime_ns
+    save_array(dense.copy(), path)
+    assert path.stat().st_mtime_ns == stamp  # same bytes: not rewritten

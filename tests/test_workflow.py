@@ -3,6 +3,7 @@
 import hashlib
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
@@ -169,3 +170,67 @@ def test_a_bad_subject_table_is_one_clear_error(workflow_copy):
         r"subjects\.tsv, line 6, field 'subject': '\.\./escape' is not a usable",
         proc.stdout + proc.stderr,
     )
+
+
+def test_batches_make_the_same_files_and_rerun_only_what_changed(workflow_copy):
+    wd = workflow_copy
+    configure(wd)
+    snakemake(wd)
+    per_subject = digests(wd)
+    shutil.rmtree(wd / "results")
+    shutil.rmtree(wd / ".snakemake")
+    (wd / "config" / "config.yaml").write_text(CONFIG.format(bin_size=6) + "batches: 3\n")
+    cold = snakemake(wd)
+    ran = jobs_run(cold)
+    # crc32 deals the four subjects into batches 1, 0, 2, 2
+    assert ran == [("heatmap_batch", f"layer=blobs, batch={b}") for b in (0, 1, 2)]
+    files = {k: v for k, v in digests(wd).items() if not k.startswith("results/batches")}
+    assert files == per_subject  # the same files, byte for byte
+
+    assert jobs_run(snakemake(wd)) == []
+
+    # one subject's marks edited: its batch runs, and makes that one subject again
+    marks = wd / "example" / "marks" / "blobs" / "synthetic-0002.csv"
+    marks.write_text(marks.read_text() + "latecomer,100.5,200.5,4.0\n")
+    figures = wd / "results" / "figures" / "blobs"
+    before = {p.name: p.stat().st_mtime_ns for p in figures.iterdir()}
+    edited = snakemake(wd)
+    (job,) = jobs_run(edited)
+    assert job[0] == "heatmap_batch"
+    after = {p.name: p.stat().st_mtime_ns for p in figures.iterdir()}
+    assert [name for name in after if after[name] != before[name]] == ["synthetic-0002.png"]
+    log = wd / "logs" / "heatmap_batch" / "blobs" / f"{job[1].split('batch=')[1]}.log"
+    assert ", 1 made again" in log.read_text()
+
+    # a figure deleted by hand comes back, the same bytes, from the per-subject rule
+    lost = figures / "synthetic-0001.png"
+    before = lost.read_bytes()
+    lost.unlink()
+    assert jobs_run(snakemake(wd)) == [
+        ("overlay", "layer=blobs, subject=synthetic-0001, format=png")
+    ]
+    assert lost.read_bytes() == before
+    assert jobs_run(snakemake(wd)) == []
+
+
+def test_a_bad_subject_fails_its_batch_but_not_the_others(workflow_copy):
+    wd = workflow_copy
+    (wd / "config" / "config.yaml").write_text(CONFIG.format(bin_size=6) + "batches: 1\n")
+    bad = wd / "example" / "marks" / "blobs" / "synthetic-0001.csv"
+    good = bad.read_text()
+    bad.write_text(good + "volunteer999,oops,12.5,3\n")
+    proc = snakemake(wd, check=False)
+    assert proc.returncode != 0
+    log = (wd / "logs" / "heatmap_batch" / "blobs" / "0.log").read_text()
+    assert "1 of 4 subjects failed" in log
+    assert "synthetic-0001: " in log and "field 'x': expected a number, found 'oops'" in log
+    figures = wd / "results" / "figures" / "blobs"
+    assert sorted(p.name for p in figures.iterdir()) == [
+        "synthetic-0000.png",
+        "synthetic-0002.png",
+        "synthetic-0003.png",
+    ]
+    bad.write_text(good)
+    fixed = snakemake(wd)
+    assert len(jobs_run(fixed)) == 1
+    assert ", 1 made again" in (wd / "logs" / "heatmap_batch" / "blobs" / "0.log").read_text()

@@ -64,3 +64,39 @@ def atomic_write(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+_BLOCK = 4096
+
+
+def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool = False) -> bool:
+    """Replace ``path`` atomically with ``data`` unless it already holds exactly that.
+
+    An unchanged file keeps its modification time, so a workflow sees nothing new.
+    With ``sparse``, blocks of zero bytes are skipped rather than written: on filesystems with
+    holes (ext4, xfs, btrfs, ...) they take no disk space and still read back as zeros. Heat
+    maps are mostly zero. Returns whether the file was written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> write_if_changed(target, b"x"), write_if_changed(target, b"x")
+    (True, False)
+    """
+    target = Path(path)
+    with contextlib.suppress(FileNotFoundError):
+        if target.stat().st_size == len(data) and target.read_bytes() == data:
+            return False
+    with atomic_write(target, durable=False) as handle:
+        if not sparse:
+            handle.write(data)
+            return True
+        view = memoryview(data)
+        for start in range(0, len(data), _BLOCK):
+            block = view[start : start + _BLOCK]
+            if block.tobytes().count(0) != len(block):
+                handle.seek(start)
+                handle.write(block)
+        handle.truncate(len(data))
+    return True

@@ -20,7 +20,6 @@ bucket sizes, not the export's.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import gc
 import io
@@ -40,7 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from zooheat.errors import ZooheatError
-from zooheat.fileio import atomic_write
+from zooheat.fileio import write_if_changed
 from zooheat.panoptes import (
     FILENAME_KEYS,
     MARK_COLUMNS,
@@ -387,16 +386,6 @@ def _coordinates_check(records: list[tuple]) -> str:
     return "outside" if outside else "ok"
 
 
-def _write_if_changed(path: Path, text: str) -> bool:
-    data = text.encode("utf-8")
-    with contextlib.suppress(FileNotFoundError):
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    with atomic_write(path, durable=False) as handle:
-        handle.write(data)
-    return True
-
-
 def _load_bucket(spool: Path, workers: int, bucket: int) -> list[tuple]:
     records: list[tuple] = []
     for k in range(workers):
@@ -431,7 +420,9 @@ def _build_bucket(args: tuple) -> dict[str, Any]:
                 tables[layer].append(text)
         counts = [len(t) - 1 for t in tables]
         for layer, table in zip(layers, tables, strict=True):
-            if _write_if_changed(outdir / "marks" / layer / f"{subject}.csv", "".join(table)):
+            if write_if_changed(
+                outdir / "marks" / layer / f"{subject}.csv", "".join(table).encode()
+            ):
                 written += 1
             else:
                 unchanged += 1
@@ -686,10 +677,11 @@ def ingest_export(
         return summary  # a repair: the manifest, rejects and summary stay as they are
 
     summary.files_removed = _remove_stale(out, layers, {row[1] for row in manifest})
-    _write_if_changed(out / "subjects.tsv", _manifest_text(manifest, layers))
-    _write_if_changed(out / "rejects.csv", _rejects_text(rejects, subject_rejects))
-    _write_if_changed(
-        out / "ingest-summary.json", json.dumps(asdict(summary), indent=2, sort_keys=False) + "\n"
+    write_if_changed(out / "subjects.tsv", _manifest_text(manifest, layers).encode())
+    write_if_changed(out / "rejects.csv", _rejects_text(rejects, subject_rejects).encode())
+    write_if_changed(
+        out / "ingest-summary.json",
+        (json.dumps(asdict(summary), indent=2, sort_keys=False) + "\n").encode(),
     )
     if summary.rows_read != summary.rows_used + summary.rows_filtered + summary.rows_rejected:
         raise ZooheatError(f"{export}: internal error: row counts do not add up: {summary}")

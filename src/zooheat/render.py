@@ -7,6 +7,7 @@ independent objects, safe to build in a loop or in parallel processes.
 
 from __future__ import annotations
 
+import io
 import os
 
 import matplotlib
@@ -129,11 +130,38 @@ def overlay_figure(
     return fig
 
 
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """Encode a figure as PNG, PDF or SVG bytes, the same on every run.
+
+    Dates and version stamps are left out of the file's metadata and SVG element ids are
+    derived from a fixed salt.
+
+    Raises
+    ------
+    ZooheatError
+        LaTeX was asked for and could not typeset the text.
+    """
+    if fmt not in FIGURE_FORMATS:
+        raise ZooheatError(f"cannot save a figure as {fmt!r}; expected one of {FIGURE_FORMATS}")
+    usetex = any(t.get_usetex() for t in fig.findobj(Text))
+    out = io.BytesIO()
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "zooheat", "text.usetex": usetex}):
+            fig.savefig(out, format=fmt, metadata=_NO_STAMPS[fmt])
+    except RuntimeError as exc:
+        if usetex:
+            raise ZooheatError(
+                f"LaTeX text was asked for (usetex) but could not be typeset: "
+                f"{str(exc).splitlines()[0]}. Install LaTeX or set usetex to false."
+            ) from None
+        raise
+    return out.getvalue()
+
+
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
     """Save a figure as PNG, PDF or SVG (by extension) with the same bytes on every run.
 
-    Dates and version stamps are left out of the file's metadata and SVG element ids are
-    derived from a fixed salt. The file is replaced atomically.
+    The file is replaced atomically.
 
     Raises
     ------
@@ -141,18 +169,6 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> None:
         The extension is not one of :data:`FIGURE_FORMATS`, or LaTeX was asked for and is
         not installed.
     """
-    fmt = figure_format(path)
-    usetex = any(t.get_usetex() for t in fig.findobj(Text))
-    try:
-        with (
-            matplotlib.rc_context({"svg.hashsalt": "zooheat", "text.usetex": usetex}),
-            atomic_write(path, "wb") as handle,
-        ):
-            fig.savefig(handle, format=fmt, metadata=_NO_STAMPS[fmt])
-    except RuntimeError as exc:
-        if usetex:
-            raise ZooheatError(
-                f"{path}: LaTeX text was asked for (usetex) but could not be typeset: "
-                f"{str(exc).splitlines()[0]}. Install LaTeX or set usetex to false."
-            ) from None
-        raise
+    data = figure_bytes(fig, figure_format(path))
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)

@@ -7,22 +7,29 @@ Each step reads its inputs, calls the pure functions of :mod:`zooheat.histogram`
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import io
+import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from zooheat.errors import ZooheatError
-from zooheat.fileio import atomic_write
+from zooheat.fileio import write_if_changed
 from zooheat.histogram import histogram_of_marks, zoom_to_image
 from zooheat.images import image_size
 from zooheat.marks import read_marks
+from zooheat.style import OverlayStyle, figure_format
 
 PathLike = str | os.PathLike[str]
 
 __all__ = [
+    "heatmap_batch",
     "histogram_step",
     "load_array",
     "overlay_step",
@@ -32,10 +39,16 @@ __all__ = [
 ]
 
 
+def array_bytes(array: np.ndarray) -> bytes:
+    """Encode an array as a ``.npy`` file (the same bytes for the same array)."""
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(array), allow_pickle=False)
+    return out.getvalue()
+
+
 def save_array(array: np.ndarray, path: PathLike) -> None:
-    """Save an array as ``.npy`` (atomic replace; same bytes for the same array)."""
-    with atomic_write(path) as handle:
-        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
+    """Save an array as ``.npy``: atomic, sparse, untouched when the bytes are the same."""
+    write_if_changed(path, array_bytes(array), sparse=True)
 
 
 def load_array(path: PathLike) -> np.ndarray:
@@ -88,24 +101,155 @@ def overlay_step(
 ) -> str:
     """Render ``zoomed`` over ``image`` and save the figure (format from ``out``'s extension).
 
-    ``style`` holds the fields of :class:`zooheat.render.OverlayStyle`.
+    ``style`` holds the fields of :class:`zooheat.style.OverlayStyle`.
     """
-    # matplotlib is imported here so that the histogram and zoom steps do not pay for it.
     from zooheat.images import read_image
-    from zooheat.render import OverlayStyle, overlay_figure, save_figure
 
-    try:
-        look = OverlayStyle(**style)
-    except (ValueError, TypeError) as exc:
-        raise ZooheatError(f"overlay settings: {exc}") from None
+    look = _style(style)
+    fmt = figure_format(out)
     pixels = read_image(image)
     counts = load_array(zoomed)
-    try:
-        fig = overlay_figure(pixels, counts, title=title, style=look)
-    except ValueError as exc:
-        raise ZooheatError(f"{zoomed} over {image}: {exc}") from None
-    save_figure(fig, out)
+    write_if_changed(out, render_figure(pixels, counts, fmt, title=title, style=look))
     return f"{out}: overlay of {zoomed} on {image}"
+
+
+def _style(style: Mapping[str, Any]) -> OverlayStyle:
+    try:
+        return OverlayStyle(**style)
+    except (ValueError, TypeError) as exc:
+        raise ZooheatError(f"overlay settings: {exc}") from None
+
+
+def render_figure(
+    pixels: np.ndarray, counts: np.ndarray, fmt: str, *, title: str | None, style: OverlayStyle
+) -> bytes:
+    """Render the overlay of ``counts`` on ``pixels`` as the bytes of a ``fmt`` file.
+
+    PNGs use ``style.renderer``; PDF and SVG always come from matplotlib.
+    """
+    try:
+        if fmt == "png" and style.renderer == "quicklook":
+            from zooheat.quicklook import quicklook, quicklook_png
+
+            return quicklook_png(
+                quicklook(
+                    pixels,
+                    counts,
+                    cmap=style.cmap,
+                    alpha=style.alpha,
+                    zeros_transparent=style.zeros_transparent,
+                    caption=title or "",
+                )
+            )
+        # matplotlib is imported here so that the histogram and zoom steps do not pay for it
+        from zooheat.render import figure_bytes, overlay_figure
+
+        return figure_bytes(overlay_figure(pixels, counts, title=title, style=style), fmt)
+    except ValueError as exc:
+        raise ZooheatError(f"overlay: {exc}") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _code_digest() -> str:
+    # Outputs depend on the library's code too: a changed module remakes what it makes.
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in ("histogram", "images", "marks", "quicklook", "render", "steps", "style"):
+        digest.update((here / f"{name}.py").read_bytes())
+    return digest.hexdigest()
+
+
+def heatmap_batch(
+    entries: Sequence[tuple[str, PathLike, PathLike]],
+    layer: str,
+    *,
+    bin_size: int,
+    style: Mapping[str, Any],
+    formats: Sequence[str],
+    state: PathLike,
+    results: PathLike = "results",
+    log: TextIO | None = None,
+) -> list[tuple]:
+    """Histogram, zoomed array and figures of many subjects in one process.
+
+    For each ``(subject, image, marks)`` writes ``results/histogram/{layer}/{subject}.npy``,
+    ``results/zoom/...npy`` and ``results/figures/{layer}/{subject}.{format}``: the same
+    files, with the same bytes, as the per-subject steps. A subject whose image, marks,
+    settings and code are unchanged since the last run (per the ``state`` file) and whose
+    files all exist is skipped, so a batch rerun for one changed subject does one subject's
+    work. Files are rewritten only when their bytes change.
+
+    Returns
+    -------
+    list of tuple
+        Per subject: ``(subject, marks, binned, outside, max count, redone)``.
+
+    Raises
+    ------
+    ZooheatError
+        After every other subject is done and the state saved: which subjects failed, and why.
+    """
+    from zooheat.images import read_image
+
+    look = _style(style)
+    settings = json.dumps(
+        [bin_size, sorted(style.items()), list(formats), _code_digest()], default=str
+    )
+    state_path = Path(state)
+    try:
+        known = json.loads(state_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        known = {}
+    base = Path(results)
+    rows: list[tuple] = []
+    failures: list[str] = []
+    for subject, image, marks in entries:
+        outputs = [
+            base / "histogram" / layer / f"{subject}.npy",
+            base / "zoom" / layer / f"{subject}.npy",
+            *(base / "figures" / layer / f"{subject}.{fmt}" for fmt in formats),
+        ]
+        try:
+            image_data = Path(image).read_bytes()
+        except OSError:
+            image_data = b""  # read_image below says what is wrong
+        try:
+            marks_data = Path(marks).read_bytes()
+        except OSError:
+            marks_data = b""
+        key = hashlib.sha256(b"\0".join([settings.encode(), image_data, marks_data])).hexdigest()
+        previous = known.get(subject)
+        if previous and previous[0] == key and all(p.exists() for p in outputs):
+            rows.append((subject, *previous[1:], False))
+            continue
+        try:
+            pixels = read_image(image)
+            table = read_marks(marks)
+            try:
+                result = histogram_of_marks(table.x, table.y, pixels.shape[:2], bin_size)
+                zoomed = zoom_to_image(result.counts, pixels.shape[:2], bin_size)
+            except (ValueError, TypeError) as exc:
+                raise ZooheatError(f"{marks}: {exc}") from None
+            save_array(result.counts, outputs[0])
+            save_array(zoomed, outputs[1])
+            title = f"{subject} · {layer}"
+            for fmt, path in zip(formats, outputs[2:], strict=True):
+                write_if_changed(path, render_figure(pixels, zoomed, fmt, title=title, style=look))
+        except ZooheatError as exc:
+            failures.append(f"{subject}: {exc}")
+            known.pop(subject, None)
+            continue
+        peak = int(result.counts.max(initial=0))
+        known[subject] = [key, len(table), result.binned, result.outside, peak]
+        rows.append((subject, len(table), result.binned, result.outside, peak, True))
+        if log is not None and result.outside:
+            print(f"{subject}: {result.outside} marks outside the image, not binned", file=log)
+    write_if_changed(state_path, json.dumps(known, sort_keys=True).encode())
+    if failures:
+        raise ZooheatError(
+            f"{len(failures)} of {len(entries)} subjects failed:\n" + "\n".join(failures)
+        )
+    return rows
 
 
 @contextlib.contextmanager

@@ -37,6 +37,11 @@ class OverlayStyle:
         Typeset text with LaTeX (needs a LaTeX installation; off by default).
     colorbar_label : str
         Label of the colour bar.
+    renderer : {"matplotlib", "quicklook"}
+        How PNG figures are drawn: a matplotlib figure with axes and labels (about 0.4 s
+        each), or a quick look (:mod:`zooheat.quicklook`: the same blend, a colour bar and a
+        caption, about 25 ms) for projects of many subjects. PDF and SVG always use
+        matplotlib.
     """
 
     cmap: str = "viridis"
@@ -47,6 +52,7 @@ class OverlayStyle:
     width_in: float = 6.0
     usetex: bool = False
     colorbar_label: str = "marks per bin"
+    renderer: str = "matplotlib"
 
     def __post_init__(self) -> None:
         import matplotlib  # only here: the histogram steps must not pay for it
@@ -62,6 +68,8 @@ class OverlayStyle:
             raise ValueError(f"dpi must be a positive whole number, got {self.dpi!r}")
         if not (isinstance(self.width_in, int | float) and self.width_in > 0):
             raise ValueError(f"width_in must be a positive number, got {self.width_in!r}")
+        if self.renderer not in ("matplotlib", "quicklook"):
+            raise ValueError(f"renderer must be 'matplotlib' or 'quicklook', got {self.renderer!r}")
 
 
 def figure_format(path: str | os.PathLike[str]) -> str:

@@ -1,0 +1,176 @@
+"""The workflow at scale: N synthetic subjects, against the in-process limit and the seed.
+
+    .venv/bin/python benchmarks/scale.py --subjects 1000
+    .venv/bin/python benchmarks/scale.py --subjects 10000
+
+Measured in one run, on one layer, with the settings the README recommends for large projects
+(`batches`, quick-look PNGs): (a) the in-process limit: the same per-subject work (read image
+and marks, histogram, zoom, quick look, write the three files) in a loop in one Python process;
+(b) the workflow from cold with --cores 2; (c) a no-op rerun; (d) a rerun after one subject's
+marks change; (e) the seed-equivalent single-subject command (`zooheat plot`, a matplotlib
+figure, one new process per subject), timed on a few subjects and projected to N. The last
+line is machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import measure
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("Snakefile", "rules", "scripts", "envs", "config", "profiles", "src")
+
+IN_PROCESS = """
+import csv, sys
+from zooheat.steps import heatmap_batch
+table, results = sys.argv[1], sys.argv[2]
+with open(table, newline="") as f:
+    rows = [(r["subject"], "example/" + r["image"], "example/" + r["blobs"])
+            for r in csv.DictReader(f, delimiter="\\t")]
+style = {"renderer": "quicklook"}
+heatmap_batch(rows, "blobs", bin_size=6, style=style, formats=["png"],
+              state=results + "/state.json", results=results)
+print(len(rows))
+"""
+
+
+def du_bytes(*folders: Path) -> int:
+    out = subprocess.run(["du", "-s", "-B1", *map(str, folders)], capture_output=True, text=True)
+    return sum(int(line.split()[0]) for line in out.stdout.splitlines())
+
+
+def jobs(output: str) -> int:
+    return len(re.findall(r"^(?:local)?rule (?!all:)\w+:", output, re.MULTILINE))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subjects", type=int, default=1000)
+    parser.add_argument("--batches", type=int, help="default: one per 200 subjects, at least 2")
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "zooheat-scale")
+    args = parser.parse_args()
+    n = args.subjects
+    batches = args.batches or max(2, n // 200)
+
+    work = args.data / f"n{n}"
+    example = work / "example"
+    if not (example / "subjects.tsv").exists():
+        subprocess.run(
+            [sys.executable, "-m", "zooheat", "example", str(example), "--subjects", str(n)],
+            check=True,
+        )
+    for name in PARTS:
+        target = work / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, target)
+    for stale in ("results", "logs", ".snakemake", "limit"):
+        shutil.rmtree(work / stale, ignore_errors=True)
+    (work / "config" / "config.yaml").write_text(
+        json.dumps(
+            {
+                "panoptes": {"export": None},
+                "subjects": "example/subjects.tsv",
+                "layers": {"blobs": {"task": "T3", "tool": 0}},
+                "bin_size": 6,
+                "batches": batches,
+                "overlay": {"renderer": "quicklook", "formats": ["png"]},
+            }
+        )
+    )
+    snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2"]
+
+    limit = measure(
+        [sys.executable, "-c", IN_PROCESS, str(example / "subjects.tsv"), str(work / "limit")],
+        cwd=work,
+    )
+    assert limit.returncode == 0, limit.stderr
+    cold = measure(snakemake, cwd=work)
+    assert cold.returncode == 0, cold.stderr[-2000:]
+    noop = measure(snakemake, cwd=work)
+    assert noop.returncode == 0 and jobs(noop.stdout + noop.stderr) == 0, noop.stderr[-2000:]
+    marks = example / "marks" / "blobs" / "synthetic-0007.csv"
+    marks.write_text(marks.read_text() + "latecomer,100.5,200.5,4.0\n")
+    change_started = time.time()
+    change = measure(snakemake, cwd=work)
+    assert change.returncode == 0, change.stderr[-2000:]
+    change_jobs = jobs(change.stdout + change.stderr)
+    remade = sum(
+        int(re.search(r"(\d+) made again", log.read_text()).group(1))
+        for log in (work / "logs" / "heatmap_batch" / "blobs").glob("*.log")
+        if log.stat().st_mtime >= change_started
+    )
+
+    seed_runs = []
+    for i in range(3):
+        subject = f"synthetic-{i:04d}"
+        seed_runs.append(
+            measure(
+                [
+                    sys.executable,
+                    "-m",
+                    "zooheat",
+                    "plot",
+                    f"example/images/{subject}.png",
+                    f"example/marks/blobs/{subject}.csv",
+                    "-o",
+                    f"seed-{i}.png",
+                    "--histogram",
+                    f"seed-{i}-h.npy",
+                    "--zoomed",
+                    f"seed-{i}-z.npy",
+                ],
+                cwd=work,
+            )
+        )
+        assert seed_runs[-1].returncode == 0, seed_runs[-1].stderr
+    seed_one = sum(r.wall_s for r in seed_runs) / len(seed_runs)
+
+    disk = du_bytes(work / "results" / "histogram", work / "results" / "zoom")
+    float64 = n * ((64 * 65 + 384 * 390) * 8 + 2 * 128)
+    print(f"{n:,} subjects, 1 layer, {batches} batches, quick-look PNGs, --cores 2")
+    print(f"{'':34} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}")
+    for name, m in (
+        ("(a) in-process limit, 1 process", limit),
+        ("(b) workflow, cold", cold),
+        ("(c) no-op rerun", noop),
+        ("(d) one subject changed", change),
+    ):
+        print(f"{name:34} {m.wall_s:8.1f} {m.cpu_s:8.1f} {m.peak_rss_mb:8.0f}")
+    print(
+        f"(e) seed-equivalent command, 1 subject: {seed_one:.2f} s -> x{n}: {seed_one * n:,.0f} s"
+    )
+    print(f"cold / in-process limit: {cold.wall_s / limit.wall_s:.2f}")
+    print(f"seed x N / cold: {seed_one * n / cold.wall_s:.1f}")
+    print(
+        f"jobs: no-op {jobs(noop.stdout + noop.stderr)}, one change {change_jobs} "
+        f"(subjects made again: {remade})"
+    )
+    print(
+        f"snakemake process peak RSS: cold {cold.root_peak_rss_mb:.0f} MB, "
+        f"no-op {noop.root_peak_rss_mb:.0f} MB"
+    )
+    print(
+        f"intermediates on disk: {disk / 1e6:,.1f} MB; as float64 {float64 / 1e6:,.1f} MB "
+        f"({disk / float64:.1%})"
+    )
+    print(
+        f"cold_ratio={cold.wall_s / limit.wall_s:.2f} "
+        f"seed_speedup={seed_one * n / cold.wall_s:.1f} noop_s={noop.wall_s:.1f} "
+        f"one_change_s={change.wall_s:.1f} "
+        f"one_change_jobs={change_jobs} peak_rss_mb={cold.root_peak_rss_mb:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
