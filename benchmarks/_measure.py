@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,35 +22,32 @@ class Measurement:
     stderr: str
 
 
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids += [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return kids
+
+
 def _tree_rss_kb(root: int) -> int:
     """Memory of a process and its descendants, in kB (Linux /proc).
 
     Each process counts its proportional set size (Pss): pages shared by forked workers
     are split between them rather than counted once per process.
     """
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            status = (entry / "status").read_text()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        children.setdefault(int(fields.get("PPid", "0").strip()), []).append(pid)
-        try:
-            rollup = (entry / "smaps_rollup").read_text()
-        except OSError:
-            continue
-        pss = next((line for line in rollup.splitlines() if line.startswith("Pss:")), None)
-        rss[pid] = int(pss.split()[1]) if pss else 0
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        pss = next((line for line in rollup.splitlines() if line.startswith("Pss:")), None)
+        total += int(pss.split()[1]) if pss else 0
+        stack.extend(_children(pid))
     return total
 
 
@@ -57,21 +55,27 @@ def measure(
     cmd: list[str],
     *,
     cwd: str | os.PathLike[str] | None = None,
-    poll_s: float = 0.05,
+    poll_s: float = 0.1,
     env: dict[str, str] | None = None,
 ) -> Measurement:
     """Run ``cmd``; report wall and CPU seconds and the peak summed RSS of its process tree."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+    # output goes to files: a pipe nobody reads until the end would fill and stall the command
+    out = tempfile.TemporaryFile("w+")
+    err = tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env)
     peak = root_peak = 0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_kb(proc.pid))
         root_peak = max(root_peak, _high_water_kb(proc.pid))
         time.sleep(poll_s)
-    stdout, stderr = proc.communicate()
+    proc.wait()
+    out.seek(0)
+    err.seek(0)
+    stdout, stderr = out.read(), err.read()
+    out.close()
+    err.close()
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -159,13 +159,23 @@ def batch_of(subject):
     return zlib.crc32(subject.encode()) % config["batches"]
 
 
+_BATCHES = {}
+
+
 def batch_members(layer, batch):
     """(subject, image, marks) of the subjects of one batch that have this layer, sorted."""
-    return [
-        (subject, entry["image"], entry[layer])
-        for subject, entry in sorted(subjects().items())
-        if entry[layer] is not None and batch_of(subject) == int(batch)
-    ]
+    table = subjects()
+    if _BATCHES.get("table") is not table:  # deal all subjects once, not once per batch
+        dealt = {}
+        for subject, entry in sorted(table.items()):
+            for name in LAYERS:
+                if entry[name] is not None:
+                    key = (name, batch_of(subject))
+                    dealt.setdefault(key, []).append(
+                        (subject, entry["image"], entry[name])
+                    )
+        _BATCHES.update(table=table, dealt=dealt)
+    return _BATCHES["dealt"].get((layer, int(batch)), [])
 
 
 def batch_inputs(wildcards):
