@@ -178,6 +178,10 @@ def batch_members(layer, batch):
     return _BATCHES["dealt"].get((layer, int(batch)), [])
 
 
+def members_of_batch(wildcards):
+    return batch_members(wildcards.layer, wildcards.batch)
+
+
 def batch_inputs(wildcards):
     members = batch_members(wildcards.layer, wildcards.batch)
     return {
@@ -186,7 +190,7 @@ def batch_inputs(wildcards):
     }
 
 
-def batch_outputs(layer, subject):
+def subject_outputs(layer, subject):
     return [
         f"results/histogram/{layer}/{subject}.npy",
         f"results/zoom/{layer}/{subject}.npy",
@@ -214,12 +218,12 @@ def all_outputs(wildcards):
             if FROM_EXPORT:
                 targets.append(entry[layer])
             if not config["batches"]:
-                targets += batch_outputs(layer, subject)
+                targets += subject_outputs(layer, subject)
                 continue
             manifest = f"results/batches/{layer}/{batch_of(subject)}.tsv"
             batches.add(manifest)
             if os.path.exists(manifest):
                 targets += [
-                    p for p in batch_outputs(layer, subject) if not os.path.exists(p)
+                    p for p in subject_outputs(layer, subject) if not os.path.exists(p)
                 ]
     return targets + sorted(batches)

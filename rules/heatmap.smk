@@ -68,7 +68,7 @@ rule heatmap_batch:
     conda:
         "../envs/heatmap.yaml"
     params:
-        members=lambda wildcards: batch_members(wildcards.layer, wildcards.batch),
+        members=members_of_batch,
         bin_size=config["bin_size"],
         style=overlay_style(),
         formats=config["overlay"]["formats"],
