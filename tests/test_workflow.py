@@ -4,6 +4,9 @@ import hashlib
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -234,3 +237,36 @@ def test_a_bad_subject_fails_its_batch_but_not_the_others(workflow_copy):
     fixed = snakemake(wd)
     assert len(jobs_run(fixed)) == 1
     assert ", 1 made again" in (wd / "logs" / "heatmap_batch" / "blobs" / "0.log").read_text()
+
+
+def test_a_killed_run_is_finished_by_the_next_run(workflow_copy):
+    wd = workflow_copy
+    configure(wd)
+    reference = workflow_copy.parent / "reference"
+    shutil.copytree(wd, reference)
+    snakemake(reference)
+    expected = digests(reference)
+
+    exe = Path(sys.executable).with_name("snakemake")
+    run = subprocess.Popen(
+        [str(exe), "--cores", "2"],
+        cwd=wd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    first = wd / "results" / "histogram" / "blobs"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (first.is_dir() and any(first.iterdir())):
+        time.sleep(0.05)
+    os.killpg(run.pid, signal.SIGKILL)  # snakemake and its running jobs, mid-run
+    run.wait()
+    assert len(digests(wd)) < len(expected), "the run finished before it was killed"
+
+    # the documented recovery: release the killed run's lock, run again
+    locked = snakemake(wd, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake(wd, "--unlock")
+    snakemake(wd)
+    assert digests(wd) == expected
+    assert jobs_run(snakemake(wd)) == []
