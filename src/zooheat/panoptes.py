@@ -80,12 +80,16 @@ MARK_COLUMNS = (
 FILENAME_KEYS = ("filename", "Filename", "#filename", "#Filename", "file_name", "image", "Image")
 # ASCII digits only, whole string (fullmatch): ids and versions become file names and numbers.
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+)?")
-_INTEGER = re.compile(r"[0-9]+")
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
     r"( ?(UTC|Z|[+-][0-9]{2}:?[0-9]{2}))?"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def _whole(text: str) -> bool:
+    """ASCII digits only (str.isdigit alone also takes other scripts' digits)."""
+    return text.isdigit() and text.isascii()
 
 
 class ExportHeaderError(ZooheatError):
@@ -533,7 +537,7 @@ class SubjectDataCache:
                     "subject_data",
                     f"has no entry for subject {subject} (keys {list(data)[:3]})",
                 )
-        if not _INTEGER.fullmatch(subject):
+        if not _whole(subject):
             raise Rejected("subject_ids", f"subject id is not a whole number: {subject!r:.40}")
         entry = data[subject]
         if entry is None:
@@ -557,7 +561,7 @@ def _user(fields: Sequence[str], index: Mapping[str, int]) -> tuple[str, str]:
     # exports may leave user_name empty, and then the ip hash tells them apart.
     name = fields[index["user_name"]].strip()
     user_id = fields[index["user_id"]].strip() if "user_id" in index else ""
-    if user_id and not _INTEGER.fullmatch(user_id):
+    if user_id and not _whole(user_id):
         raise Rejected("user_id", f"not a whole number: {user_id!r:.40}")
     if name:
         return name, user_id
@@ -591,7 +595,7 @@ def parse_row(
             + (" (truncated row?)" if len(fields) < len(columns.names) else ""),
         )
     workflow_id = fields[index["workflow_id"]].strip()
-    if not _INTEGER.fullmatch(workflow_id):
+    if not _whole(workflow_id):
         raise Rejected("workflow_id", f"not a whole number: {workflow_id!r:.40}")
     if config.workflow_id is not None and int(workflow_id) != config.workflow_id:
         raise Filtered("other_workflow")
@@ -609,7 +613,7 @@ def parse_row(
     classification_id = ""
     if "classification_id" in index:
         classification_id = fields[index["classification_id"]].strip()
-        if not _INTEGER.fullmatch(classification_id):
+        if not _whole(classification_id):
             raise Rejected("classification_id", f"not a whole number: {classification_id!r:.40}")
     user, user_id = _user(fields, index)
     created_at = fields[index["created_at"]].strip()
