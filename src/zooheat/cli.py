@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plot(args: argparse.Namespace) -> None:
-    from zooheat.steps import histogram_step, overlay_step, zoom_step
+    from zooheat.steps import histogram_step, overlay_step, overlay_style, zoom_step
 
     style = {
         "cmap": args.cmap,
@@ -137,10 +137,7 @@ def _plot(args: argparse.Namespace) -> None:
         "usetex": args.usetex,
     }
     # Check the options before any work, so a typo costs nothing.
-    try:
-        OverlayStyle(**style)
-    except ValueError as exc:
-        raise ZooheatError(str(exc)) from None
+    overlay_style(style)
     figure_format(args.output)
     if args.bin_size < 1:
         raise ZooheatError(f"--bin-size must be >= 1, got {args.bin_size}")

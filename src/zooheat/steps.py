@@ -33,6 +33,7 @@ __all__ = [
     "histogram_step",
     "load_array",
     "overlay_step",
+    "overlay_style",
     "save_array",
     "snakemake_job",
     "zoom_step",
@@ -61,6 +62,15 @@ def load_array(path: PathLike) -> np.ndarray:
         raise ZooheatError(f"{path}: not a readable .npy array ({exc})") from None
 
 
+@contextlib.contextmanager
+def _about(source: str) -> Iterator[None]:
+    """Report the library's ValueError or TypeError as a ZooheatError naming the input."""
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        raise ZooheatError(f"{source}: {exc}") from None
+
+
 def histogram_step(image: PathLike, marks: PathLike, out: PathLike, *, bin_size: int) -> str:
     """Histogram of a mark table's centres on the scan grid of ``image``, saved as ``.npy``.
 
@@ -69,10 +79,8 @@ def histogram_step(image: PathLike, marks: PathLike, out: PathLike, *, bin_size:
     """
     shape = image_size(image)
     table = read_marks(marks)
-    try:
+    with _about(str(marks)):
         result = histogram_of_marks(table.x, table.y, shape, bin_size)
-    except (ValueError, TypeError) as exc:
-        raise ZooheatError(f"{marks}: {exc}") from None
     save_array(result.counts, out)
     summary = (
         f"{marks}: {len(table)} marks, {result.binned} binned, {result.outside} outside the "
@@ -88,10 +96,8 @@ def zoom_step(histogram: PathLike, image: PathLike, out: PathLike, *, bin_size: 
     """Expand a saved histogram to the image grid of ``image`` and save it as ``.npy``."""
     shape = image_size(image)
     counts = load_array(histogram)
-    try:
+    with _about(str(histogram)):
         zoomed = zoom_to_image(counts, shape, bin_size)
-    except (ValueError, TypeError) as exc:
-        raise ZooheatError(f"{histogram}: {exc}") from None
     save_array(zoomed, out)
     return f"{histogram}: zoomed to {zoomed.shape[0]}x{zoomed.shape[1]} ({zoomed.dtype})"
 
@@ -105,19 +111,20 @@ def overlay_step(
     """
     from zooheat.images import read_image
 
-    look = _style(style)
+    look = overlay_style(style)
     fmt = figure_format(out)
     pixels = read_image(image)
     counts = load_array(zoomed)
-    write_if_changed(out, render_figure(pixels, counts, fmt, title=title, style=look))
+    with _about(f"{zoomed} over {image}"):
+        figure = render_figure(pixels, counts, fmt, title=title, style=look)
+    write_if_changed(out, figure)
     return f"{out}: overlay of {zoomed} on {image}"
 
 
-def _style(style: Mapping[str, Any]) -> OverlayStyle:
-    try:
+def overlay_style(style: Mapping[str, Any]) -> OverlayStyle:
+    """Check overlay settings (the ``overlay`` config keys) and return them as a style."""
+    with _about("overlay settings"):
         return OverlayStyle(**style)
-    except (ValueError, TypeError) as exc:
-        raise ZooheatError(f"overlay settings: {exc}") from None
 
 
 def render_figure(
@@ -126,27 +133,29 @@ def render_figure(
     """Render the overlay of ``counts`` on ``pixels`` as the bytes of a ``fmt`` file.
 
     PNGs use ``style.renderer``; PDF and SVG always come from matplotlib.
+
+    Raises
+    ------
+    ValueError
+        The arrays do not fit each other.
     """
-    try:
-        if fmt == "png" and style.renderer == "quicklook":
-            from zooheat.quicklook import quicklook, quicklook_png
+    if fmt == "png" and style.renderer == "quicklook":
+        from zooheat.quicklook import quicklook, quicklook_png
 
-            return quicklook_png(
-                quicklook(
-                    pixels,
-                    counts,
-                    cmap=style.cmap,
-                    alpha=style.alpha,
-                    zeros_transparent=style.zeros_transparent,
-                    caption=title or "",
-                )
+        return quicklook_png(
+            quicklook(
+                pixels,
+                counts,
+                cmap=style.cmap,
+                alpha=style.alpha,
+                zeros_transparent=style.zeros_transparent,
+                caption=title or "",
             )
-        # matplotlib is imported here so that the histogram and zoom steps do not pay for it
-        from zooheat.render import figure_bytes, overlay_figure
+        )
+    # matplotlib is imported here so that the histogram and zoom steps do not pay for it
+    from zooheat.render import figure_bytes, overlay_figure
 
-        return figure_bytes(overlay_figure(pixels, counts, title=title, style=style), fmt)
-    except ValueError as exc:
-        raise ZooheatError(f"overlay: {exc}") from None
+    return figure_bytes(overlay_figure(pixels, counts, title=title, style=style), fmt)
 
 
 @functools.lru_cache(maxsize=1)
@@ -191,7 +200,7 @@ def heatmap_batch(
     """
     from zooheat.images import read_image
 
-    look = _style(style)
+    look = overlay_style(style)
     settings = json.dumps(
         [bin_size, sorted(style.items()), list(formats), _code_digest()], default=str
     )
@@ -225,16 +234,16 @@ def heatmap_batch(
         try:
             pixels = read_image(image)
             table = read_marks(marks)
-            try:
+            with _about(str(marks)):
                 result = histogram_of_marks(table.x, table.y, pixels.shape[:2], bin_size)
                 zoomed = zoom_to_image(result.counts, pixels.shape[:2], bin_size)
-            except (ValueError, TypeError) as exc:
-                raise ZooheatError(f"{marks}: {exc}") from None
             save_array(result.counts, outputs[0])
             save_array(zoomed, outputs[1])
             title = f"{subject} · {layer}"
             for fmt, path in zip(formats, outputs[2:], strict=True):
-                write_if_changed(path, render_figure(pixels, zoomed, fmt, title=title, style=look))
+                with _about(f"{marks} over {image}"):
+                    figure = render_figure(pixels, zoomed, fmt, title=title, style=look)
+                write_if_changed(path, figure)
         except ZooheatError as exc:
             failures.append(f"{subject}: {exc}")
             known.pop(subject, None)
