@@ -154,6 +154,7 @@ class _ChunkScanner:
         self.subjects = SubjectDataCache(config.filename_keys, images)
         self.buckets = [open(spool / f"w{worker}-b{b}.bin", "wb") for b in range(BUCKETS)]
         self.rejects = open(spool / f"w{worker}-rejects.bin", "wb")
+        self.pending_rejects: list[tuple] = []
         self.rows = 0
         self.filtered: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
@@ -164,7 +165,7 @@ class _ChunkScanner:
         cid = ""
         if fields is not None and self.cid_column is not None and self.cid_column < len(fields):
             cid = fields[self.cid_column].strip()[:40]
-        marshal.dump((line, cid, where, reason), self.rejects)
+        self.pending_rejects.append((line, cid, where, reason))
         self.rejected[where] += 1
 
     def scan(self, first_line: int, data: bytes) -> int:
@@ -229,9 +230,9 @@ class _ChunkScanner:
             )
             pending[int(c.subject) % BUCKETS].append(record)
         for bucket, records in enumerate(pending):
-            if records:
-                blob = marshal.dumps(records)
-                self.buckets[bucket].write(len(blob).to_bytes(8, "little") + blob)
+            _spool(self.buckets[bucket], records)
+        _spool(self.rejects, self.pending_rejects)
+        self.pending_rejects = []
         return self.rows - before
 
     def finish(self) -> dict[str, Any]:
@@ -386,16 +387,27 @@ def _coordinates_check(records: list[tuple]) -> str:
     return "outside" if outside else "ok"
 
 
-def _load_bucket(spool: Path, workers: int, bucket: int) -> list[tuple]:
+def _spool(handle: IO[bytes], records: list[tuple]) -> None:
+    """Append a list of plain tuples to a spool file: its length, then its marshal bytes."""
+    if records:
+        blob = marshal.dumps(records)
+        handle.write(len(blob).to_bytes(8, "little") + blob)
+
+
+def _unspool(path: Path) -> list[tuple]:
+    """Every record appended to a spool file by :func:`_spool`, in order."""
+    data = memoryview(path.read_bytes())
     records: list[tuple] = []
-    for k in range(workers):
-        data = memoryview((spool / f"w{k}-b{bucket}.bin").read_bytes())
-        at = 0
-        while at < len(data):
-            size = int.from_bytes(data[at : at + 8], "little")
-            records.extend(marshal.loads(data[at + 8 : at + 8 + size]))
-            at += 8 + size
+    at = 0
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 8], "little")
+        records.extend(marshal.loads(data[at + 8 : at + 8 + size]))
+        at += 8 + size
     return records
+
+
+def _load_bucket(spool: Path, workers: int, bucket: int) -> list[tuple]:
+    return [r for k in range(workers) for r in _unspool(spool / f"w{k}-b{bucket}.bin")]
 
 
 def _build_bucket(args: tuple) -> dict[str, Any]:
@@ -689,16 +701,7 @@ def ingest_export(
 
 
 def _merge_rejects(spool: Path, workers: int) -> list[tuple]:
-    rejects = []
-    for k in range(workers):
-        with open(spool / f"w{k}-rejects.bin", "rb") as handle:
-            while True:
-                try:
-                    rejects.append(marshal.load(handle))
-                except EOFError:
-                    break
-    rejects.sort()
-    return rejects
+    return sorted(r for k in range(workers) for r in _unspool(spool / f"w{k}-rejects.bin"))
 
 
 def _remove_stale(out: Path, layers: Sequence[str], subjects: set[str]) -> int:
