@@ -82,15 +82,31 @@ def csv_text(rows, header=HEADER_MODERN, newline="\n"):
     return out.getvalue()
 
 
+def same_files(a, b):
+    """Assert that two folders hold the same files with the same bytes."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    for name in files_a:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
 def run(tmp_path, text, config=CONFIG, name="export.csv", **kwargs):
+    """Ingest ``text`` into tmp_path/out, and again by the exact route: both must agree."""
     export = tmp_path / name
     if isinstance(text, bytes):
         export.write_bytes(text)
     else:
         export.write_text(text, encoding="utf-8", newline="")
     out = tmp_path / "out"
-    summary = ingest_export(export, out, config, progress=False, **kwargs)
+    log = kwargs.pop("log", None)
+    summary = ingest_export(export, out, config, progress=log is not None, log=log, **kwargs)
     assert summary.rows_read == summary.rows_used + summary.rows_filtered + summary.rows_rejected
+    exact = ingest_export(
+        export, tmp_path / "out-exact", config, progress=False, exact=True, **kwargs
+    )
+    assert exact == summary
+    same_files(out, tmp_path / "out-exact")
     return summary, out
 
 
@@ -594,3 +610,82 @@ def test_cli_ingest_with_config_file(tmp_path):
     proc = run_cli("ingest", export, "-o", tmp_path / "o2", "--layer", "blobs", "--quiet")
     assert proc.returncode == 2 and "expected NAME=TASK:TOOL" in proc.stderr
     assert Path(tmp_path / "out" / "rejects.csv").read_text().startswith("file,line,id,field")
+
+
+# ------------------------------------------------------------------ the fast route
+
+
+def test_clean_rows_take_the_fast_route(tmp_path):
+    export = tmp_path / "export.csv"
+    write_synthetic_export(export, 100, n_subjects=4)
+    log = io.StringIO()
+    ingest_export(export, tmp_path / "fast", CONFIG, log=log)
+    assert "100 rows in" in log.getvalue() and "100 by the fast route" in log.getvalue()
+    log = io.StringIO()
+    ingest_export(export, tmp_path / "exact", CONFIG, log=log, exact=True)
+    assert "0 by the fast route" in log.getvalue()
+    same_files(tmp_path / "fast", tmp_path / "exact")
+
+
+def test_rows_only_the_exact_route_can_read_are_used_all_the_same(tmp_path):
+    # Valid rows that are odd for the compiled route: spaces to strip, JSON that only Python's
+    # json reads (NaN, lone surrogates), integers beyond 64 bits, numbers as text.
+    rows = [
+        row(1, "  padded  ", marks=[circle(1, 2, 3)]),
+        with_field("subject_ids", " 101 "),
+        row(3, "nan", meta='{"note": NaN, "subject_dimensions": null}', marks=[circle(3, 4, 5)]),
+        row(4, "big", meta='{"n": 123456789012345678901234567890}', marks=[circle(5, 6, 7)]),
+        row(5, "surrogate", meta='{"s": "\\ud800"}', marks=[circle(7, 8, 9)]),
+        row(6, "text", annotations='[{"task": "T3", "value": [{"x": "12.5", "y": 2, "tool": 0}]}]'),
+        row(
+            7,
+            "huge x",
+            annotations='[{"task": "T3", "value": [{"x": 1' + "0" * 30 + ', "y": 2, "tool": 0}]}]',
+        ),
+        row(8, "clean", marks=[circle(9, 10, 11)]),
+    ]
+    log = io.StringIO()
+    summary, out = run(tmp_path, csv_text(rows), log=log)
+    assert (summary.rows_used, summary.rows_rejected) == (8, 0), rejects(out)
+    # the padded name and subject id, NaN and the lone surrogate take the exact route; orjson
+    # reads the rest (its float for a 30-digit integer is the float json's int becomes)
+    assert "8 rows in" in log.getvalue()
+    assert "; 4 by the fast route" in log.getvalue()
+    table = {m["classification_id"]: m for m in marks_table(out, "blobs", "101")}
+    assert table["1"]["user"] == "padded"
+    assert table["99"]["user"] == "broken"  # the row whose subject id had spaces
+    assert (table["6"]["x"], table["6"]["y"]) == ("12.5", "2.0")
+    assert table["7"]["x"] == "1e+30"
+    assert (table["3"]["x"], table["4"]["x"], table["5"]["x"]) == ("3.0", "5.0", "7.0")
+
+
+def test_orjson_reads_numbers_as_json_does():
+    # The fast route parses JSON with orjson, the exact route with json: same floats.
+    import random
+
+    import orjson
+
+    rng = random.Random(7)
+    texts = ["0", "-0", "0.1", "1e-320", "2.2250738585072014e-308", "1.7976931348623157e308"]
+    for _ in range(20_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 20)))
+        cut = rng.randint(0, len(digits))
+        text = digits[:cut].lstrip("0") or "0"
+        if cut < len(digits):
+            text += "." + digits[cut:]
+        if rng.random() < 0.3:
+            text += f"e{rng.randint(-330, 310)}"
+        texts.append(("-" if rng.random() < 0.3 else "") + text)
+    texts += [repr(rng.uniform(-1e6, 1e6)) for _ in range(5_000)]
+    for text in texts:
+        expected = json.loads(text)
+        if isinstance(expected, float) and expected - expected != 0:
+            continue  # 1e400 is inf to json and an error to orjson: the row goes the exact route
+        got = orjson.loads(text)
+        if type(expected) is int and not -(2**63) <= expected < 2**64:
+            # beyond 64 bits orjson gives the float that float(int) gives: the same
+            # coordinate; as a tool or frame index the float is refused, so the row goes
+            # the exact route
+            assert type(got) is float and got == float(expected), text
+        else:
+            assert got == expected and type(got) is type(expected), text

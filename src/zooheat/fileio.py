@@ -10,11 +10,24 @@ from pathlib import Path
 from typing import IO
 
 
-def _umask() -> int:
-    # mkstemp creates files 0600; give outputs the permissions a plain open() would.
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """Create and open a new hidden file beside ``target``; return its descriptor and path.
+
+    Its name is fixed per process (``.NAME.PID.tmp``): a file system places many such names
+    in a folder far faster than random ones. The mode is what a plain ``open()`` gives (0666
+    less the umask). If the name is taken (left by a killed process with the same id), a
+    random name is used instead.
+    """
+    tmp = os.path.join(os.path.dirname(target), f".{target.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    try:
+        return os.open(tmp, flags, 0o666), tmp
+    except FileExistsError:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        current = os.umask(0)  # mkstemp makes 0600; give the mode open() would
+        os.umask(current)
+        os.fchmod(fd, 0o666 & ~current)
+        return fd, tmp
 
 
 @contextlib.contextmanager
@@ -50,7 +63,7 @@ def atomic_write(
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = _temporary_beside(target)
     try:
         kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **kwargs) as handle:
@@ -58,7 +71,6 @@ def atomic_write(
             handle.flush()
             if durable:
                 os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -67,6 +79,28 @@ def atomic_write(
 
 
 _BLOCK = 4096
+
+
+def _replace_with(target: str, data: bytes) -> None:
+    # atomic_write(durable=False) in the fewest system calls: ingest writes many small files.
+    try:
+        fd, tmp = _temporary_beside(Path(target))
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        fd, tmp = _temporary_beside(Path(target))
+    try:
+        with memoryview(data) as view:
+            while view:
+                view = view[os.write(fd, view) :]
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, target)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool = False) -> bool:
@@ -84,14 +118,16 @@ def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool 
     >>> write_if_changed(target, b"x"), write_if_changed(target, b"x")
     (True, False)
     """
-    target = Path(path)
+    target = os.fspath(path)
     with contextlib.suppress(FileNotFoundError):
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
-            return False
+        if os.stat(target).st_size == len(data):
+            with open(target, "rb") as handle:
+                if handle.read() == data:
+                    return False
+    if not sparse:
+        _replace_with(target, data)
+        return True
     with atomic_write(target, durable=False) as handle:
-        if not sparse:
-            handle.write(data)
-            return True
         view = memoryview(data)
         for start in range(0, len(data), _BLOCK):
             block = view[start : start + _BLOCK]

@@ -27,6 +27,7 @@ height``).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -80,10 +81,12 @@ MARK_COLUMNS = (
 FILENAME_KEYS = ("filename", "Filename", "#filename", "#Filename", "file_name", "image", "Image")
 # ASCII digits only, whole string (fullmatch): ids and versions become file names and numbers.
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+)?")
-_TIMESTAMP = re.compile(
+#: A Panoptes ``created_at`` (also a pattern for pyarrow's RE2, so plain syntax only).
+TIMESTAMP_PATTERN = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
     r"( ?(UTC|Z|[+-][0-9]{2}:?[0-9]{2}))?"
 )
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
@@ -177,6 +180,17 @@ class IngestConfig:
             raise ZooheatError(
                 f"gold_standard {self.gold_standard!r}: expected 'include', 'exclude' or 'only'"
             )
+
+    def workflow_wanted(self, workflow_id: str) -> bool:
+        """Whether a row's (whole-number) workflow id passes the configured filter."""
+        return self.workflow_id is None or int(workflow_id) == self.workflow_id
+
+    def gold_wanted(self, gold_standard: str) -> bool:
+        """Whether a row with this ``gold_standard`` cell passes the configured filter."""
+        gold = gold_standard.strip().lower() in ("true", "t", "1", "yes")
+        if self.gold_standard == "exclude":
+            return not gold
+        return gold or self.gold_standard != "only"
 
     def version_wanted(self, version: str) -> bool:
         """Whether a row's ``MAJOR.MINOR`` version passes the configured filter."""
@@ -294,7 +308,6 @@ class Classification:
     subject_info: SubjectInfo
     marks: list[tuple]
     dimensions: tuple[float, float, float, float] | None = None
-    v2: bool = False
 
 
 def safe_image_name(name: object) -> str:
@@ -353,34 +366,47 @@ def _bad_number(key: str, value: object, where: str) -> float:
     return number
 
 
-def _mark_row(mark: Mapping[str, Any], layer: int, spec: LayerSpec, where: str) -> tuple:
+def _mark_row(mark: dict[str, Any], layer: int, spec: LayerSpec, task: str, n: int) -> tuple:
     frame = mark.get("frame", 0)
     if type(frame) is not int or frame < 0:
-        raise Rejected("annotations", f"{where} frame is not a whole number >= 0: {frame!r:.40}")
-    n: dict[str, float] = {}
+        raise Rejected(
+            "annotations",
+            f"task {task} mark {n} frame is not a whole number >= 0: {frame!r:.40}",
+        )
+    numbers: dict[str, float] = {}
+    negative = False
     for key, value in mark.items():
         if key in _NUMERIC_KEYS and value is not None:
             kind = type(value)
             if (kind is float or kind is int) and value - value == 0:
-                n[key] = float(value)
+                numbers[key] = float(value)
+                negative = negative or value < 0
             else:
-                n[key] = _bad_number(key, value, where)
-    for key in _NON_NEGATIVE:
-        if n.get(key, 0.0) < 0:
-            raise Rejected("annotations", f"{where} {key} must be >= 0, found {mark[key]!r:.40}")
-    width = n.get("width")
-    height = n.get("height")
-    if "x_center" in n or "y_center" in n:
-        x = n.get("x_center")
-        y = n.get("y_center")
+                numbers[key] = _bad_number(key, value, f"task {task} mark {n}")
+                negative = True  # look again below
+    if negative:
+        for key in _NON_NEGATIVE:
+            if numbers.get(key, 0.0) < 0:
+                raise Rejected(
+                    "annotations",
+                    f"task {task} mark {n} {key} must be >= 0, found {mark[key]!r:.40}",
+                )
+    get = numbers.get
+    width = get("width")
+    height = get("height")
+    if "x_center" in numbers or "y_center" in numbers:
+        x = get("x_center")
+        y = get("y_center")
     else:
-        x = n.get("x")
-        y = n.get("y")
+        x = get("x")
+        y = get("y")
         if x is not None and y is not None and width is not None and height is not None:
             x, y = x + width / 2, y + height / 2  # v1 rectangles give their top-left corner
     if x is None or y is None:
-        raise Rejected("annotations", f"{where} has no x/y (or x_center/y_center) position")
-    r = n.get("r", n.get("radius"))
+        raise Rejected(
+            "annotations", f"task {task} mark {n} has no x/y (or x_center/y_center) position"
+        )
+    r = get("r")
     return (
         layer,
         spec.task,
@@ -388,32 +414,46 @@ def _mark_row(mark: Mapping[str, Any], layer: int, spec: LayerSpec, where: str) 
         frame,
         x,
         y,
-        r,
-        n.get("rx"),
-        n.get("ry"),
-        n.get("angle"),
+        get("radius") if r is None else r,
+        get("rx"),
+        get("ry"),
+        get("angle"),
         width,
         height,
     )
 
 
-def _flatten(annotations: list) -> list[Mapping[str, Any]]:
+def _is_combo(value: object) -> bool:
+    # A combo task's value: the annotations of its sub-tasks (objects with task and value,
+    # none of them a mark with a position).
+    return (
+        type(value) is list
+        and bool(value)
+        and all(type(v) is dict and "task" in v and "value" in v for v in value)
+        and not any("x" in v or "x_center" in v for v in value)
+    )
+
+
+def _flatten(annotations: list) -> list[dict[str, Any]]:
     # Combo tasks nest their sub-tasks' annotations in their value.
     flat = []
     for annotation in annotations:
-        if not isinstance(annotation, dict):
+        if type(annotation) is not dict:
             raise Rejected("annotations", f"an annotation is not an object: {annotation!r:.60}")
         value = annotation.get("value")
-        if (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, dict) and "task" in v and "value" in v for v in value)
-            and not any("x" in v or "x_center" in v for v in value)
-        ):
+        if _is_combo(value):
             flat.extend(_flatten(value))
         else:
             flat.append(annotation)
     return flat
+
+
+@functools.cache
+def _layers_by_task(layers: tuple[LayerSpec, ...]) -> dict[str, dict[int, list]]:
+    by_task: dict[str, dict[int, list]] = {}
+    for i, spec in enumerate(layers):
+        by_task.setdefault(spec.task, {}).setdefault(spec.tool, []).append((i, spec))
+    return by_task
 
 
 def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> list[tuple]:
@@ -433,35 +473,37 @@ def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> li
     >>> marks_of_annotations(ann, layers)
     [(0, 'T3', 0, 0, 10.0, 20.0, 3.0, None, None, None, None, None)]
     """
-    if not isinstance(annotations, list):
+    if type(annotations) is not list:
         raise Rejected("annotations", f"expected a list of annotations, found {annotations!r:.60}")
-    by_task: dict[str, list[tuple[int, LayerSpec]]] = {}
-    for i, spec in enumerate(layers):
-        by_task.setdefault(spec.task, []).append((i, spec))
+    by_task = _layers_by_task(tuple(layers))
     rows: list[tuple] = []
-    for annotation in _flatten(annotations):
+    if any(type(a) is not dict or _is_combo(a.get("value")) for a in annotations):
+        annotations = _flatten(annotations)
+    for annotation in annotations:
         task = annotation.get("task")
-        if task not in by_task or "markIndex" in annotation:
+        if type(task) is not str or task not in by_task or "markIndex" in annotation:
             continue  # another task, or a v2 sub-task answer about a mark
         value = annotation.get("value")
         if value is None:
             continue
-        if not isinstance(value, list):
+        if type(value) is not list:
             raise Rejected(
                 "annotations", f"task {task} value is not a list of marks: {value!r:.60}"
             )
+        tools = by_task[task]
         for n, mark in enumerate(value):
-            where = f"task {task} mark {n}"
-            if not isinstance(mark, dict):
-                raise Rejected("annotations", f"{where} is not an object: {mark!r:.60}")
-            tool = mark.get("tool", mark.get("toolIndex"))
+            if type(mark) is not dict:
+                raise Rejected(
+                    "annotations", f"task {task} mark {n} is not an object: {mark!r:.60}"
+                )
+            tool = mark["tool"] if "tool" in mark else mark.get("toolIndex")
             if type(tool) is not int:
                 raise Rejected(
-                    "annotations", f"{where} has no whole-number tool index: {tool!r:.40}"
+                    "annotations",
+                    f"task {task} mark {n} has no whole-number tool index: {tool!r:.40}",
                 )
-            for layer, spec in by_task[task]:
-                if spec.tool == tool:
-                    rows.append(_mark_row(mark, layer, spec, where))
+            for layer, spec in tools.get(tool, ()):
+                rows.append(_mark_row(mark, layer, spec, task, n))
     return rows
 
 
@@ -472,7 +514,18 @@ def _json(text: str, column: str) -> Any:
         raise Rejected(column, f"not valid JSON ({exc})") from None
 
 
-def _dimensions(metadata: Mapping[str, Any]) -> tuple[float, float, float, float] | None:
+def metadata_dimensions(metadata: object) -> tuple[float, float, float, float] | None:
+    """Return the first ``subject_dimensions`` entry of a row's parsed ``metadata``, if any.
+
+    Returns ``(natural width, natural height, client width, client height)``.
+
+    Raises
+    ------
+    Rejected
+        The metadata is not an object, or its ``subject_dimensions`` are unusable.
+    """
+    if type(metadata) is not dict:
+        raise Rejected("metadata", f"expected an object, found {type(metadata).__name__}")
     dims = metadata.get("subject_dimensions")
     if dims is None:
         return None
@@ -501,6 +554,10 @@ def _dimensions(metadata: Mapping[str, Any]) -> tuple[float, float, float, float
 class SubjectDataCache:
     """Parsed ``subject_data`` by its raw text: a subject's text repeats in every row of it."""
 
+    #: Entries kept before the cache starts again (a subject's classifications come close
+    #: together in an export, so the recent ones are those asked for again).
+    SIZE = 8192
+
     def __init__(self, filename_keys: Sequence[str], images: Mapping[str, str] | None) -> None:
         self.filename_keys = tuple(filename_keys)
         self.images = images or {}
@@ -512,7 +569,7 @@ class SubjectDataCache:
         hit = self._cache.get(key)
         if hit is None:
             hit = self._parse(text, subject_ids)
-            if len(self._cache) > 200_000:  # bound memory on exports of very many subjects
+            if len(self._cache) >= self.SIZE:  # bound memory (~0.4 kB an entry)
                 self._cache.clear()
             self._cache[key] = hit
         return hit
@@ -597,19 +654,15 @@ def parse_row(
     workflow_id = fields[index["workflow_id"]].strip()
     if not _whole(workflow_id):
         raise Rejected("workflow_id", f"not a whole number: {workflow_id!r:.40}")
-    if config.workflow_id is not None and int(workflow_id) != config.workflow_id:
+    if not config.workflow_wanted(workflow_id):
         raise Filtered("other_workflow")
     version = fields[index["workflow_version"]].strip()
     if not _VERSION.fullmatch(version):
         raise Rejected("workflow_version", f"expected MAJOR.MINOR, found {version!r:.40}")
     if not config.version_wanted(version):
         raise Filtered("other_version")
-    if "gold_standard" in index:
-        gold = fields[index["gold_standard"]].strip().lower() in ("true", "t", "1", "yes")
-        if (config.gold_standard == "exclude" and gold) or (
-            config.gold_standard == "only" and not gold
-        ):
-            raise Filtered("gold_standard")
+    if "gold_standard" in index and not config.gold_wanted(fields[index["gold_standard"]]):
+        raise Filtered("gold_standard")
     classification_id = ""
     if "classification_id" in index:
         classification_id = fields[index["classification_id"]].strip()
@@ -622,13 +675,8 @@ def parse_row(
     subject_ids = fields[index["subject_ids"]] if "subject_ids" in index else None
     subject, info = subjects.lookup(fields[index["subject_data"]], subject_ids)
     dimensions = None
-    v2 = False
     if "metadata" in index:
-        metadata = _json(fields[index["metadata"]], "metadata")
-        if not isinstance(metadata, dict):
-            raise Rejected("metadata", f"expected an object, found {type(metadata).__name__}")
-        dimensions = _dimensions(metadata)
-        v2 = str(metadata.get("classifier_version", "")).startswith("2")
+        dimensions = metadata_dimensions(_json(fields[index["metadata"]], "metadata"))
     marks = marks_of_annotations(_json(fields[index["annotations"]], "annotations"), config.layers)
     return Classification(
         subject=subject,
@@ -641,5 +689,4 @@ def parse_row(
         subject_info=info,
         marks=marks,
         dimensions=dimensions,
-        v2=v2,
     )
