@@ -607,6 +607,10 @@ def test_cli_ingest_with_config_file(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "60 rows: 60 used, 0 filtered, 0 rejected" in proc.stderr
     assert sorted(p.name for p in (tmp_path / "out" / "marks").iterdir()) == ["blobs"]
+    args = ("ingest", export, "-o", tmp_path / "exact", "--config", config, "--exact")
+    proc = run_cli(*args)
+    assert proc.returncode == 0 and "; 0 by the fast route" in proc.stderr, proc.stderr
+    same_files(tmp_path / "out", tmp_path / "exact")
     proc = run_cli("ingest", export, "-o", tmp_path / "o2", "--layer", "blobs", "--quiet")
     assert proc.returncode == 2 and "expected NAME=TASK:TOOL" in proc.stderr
     assert Path(tmp_path / "out" / "rejects.csv").read_text().startswith("file,line,id,field")

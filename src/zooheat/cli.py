@@ -104,6 +104,11 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--only", action="append", metavar="SUBJECT", help="rewrite only these subjects' tables"
     )
+    ingest.add_argument(
+        "--exact",
+        action="store_true",
+        help="read every row the exact (pure Python) way; same outputs, slower (a cross-check)",
+    )
     ingest.add_argument("--quiet", action="store_true", help="no progress output")
 
     export = sub.add_parser(
@@ -202,6 +207,7 @@ def _ingest(args: argparse.Namespace) -> None:
         workers=args.workers,
         progress=not args.quiet,
         only_subjects=args.only,
+        exact=args.exact,
     )
     print(
         f"{summary.rows_read} rows: {summary.rows_used} used, {summary.rows_filtered} filtered, "

@@ -27,10 +27,9 @@ height``).
 
 from __future__ import annotations
 
-import functools
 import json
-import math
 import re
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -346,6 +345,7 @@ def safe_image_name(name: object) -> str:
 _NUMERIC_KEYS = frozenset(
     ("x", "y", "x_center", "y_center", "r", "radius", "rx", "ry", "angle", "width", "height")
 )
+_LARGEST = sys.float_info.max
 _NON_NEGATIVE = ("r", "radius", "rx", "ry", "width", "height")
 
 
@@ -448,12 +448,29 @@ def _flatten(annotations: list) -> list[dict[str, Any]]:
     return flat
 
 
-@functools.cache
-def _layers_by_task(layers: tuple[LayerSpec, ...]) -> dict[str, dict[int, list]]:
+_by_task_memo: list = [None, None]  # the last layers seen and their index (one config a run)
+
+
+def _layers_by_task(layers: Sequence[LayerSpec]) -> dict[str, dict[int, list]]:
+    if _by_task_memo[0] is layers:
+        return _by_task_memo[1]
     by_task: dict[str, dict[int, list]] = {}
     for i, spec in enumerate(layers):
         by_task.setdefault(spec.task, {}).setdefault(spec.tool, []).append((i, spec))
+    _by_task_memo[:] = [layers, by_task]
     return by_task
+
+
+def _needs_flattening(annotations: list) -> bool:
+    for annotation in annotations:
+        if type(annotation) is not dict:
+            return True  # _flatten says which
+        value = annotation.get("value")
+        if type(value) is list and value:
+            first = value[0]  # _is_combo needs every item to be a sub-task annotation
+            if type(first) is dict and "task" in first and "value" in first and _is_combo(value):
+                return True
+    return False
 
 
 def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> list[tuple]:
@@ -475,9 +492,9 @@ def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> li
     """
     if type(annotations) is not list:
         raise Rejected("annotations", f"expected a list of annotations, found {annotations!r:.60}")
-    by_task = _layers_by_task(tuple(layers))
+    by_task = _layers_by_task(layers)
     rows: list[tuple] = []
-    if any(type(a) is not dict or _is_combo(a.get("value")) for a in annotations):
+    if _needs_flattening(annotations):
         annotations = _flatten(annotations)
     for annotation in annotations:
         task = annotation.get("task")
@@ -537,17 +554,20 @@ def metadata_dimensions(metadata: object) -> tuple[float, float, float, float] |
         if not isinstance(entry, dict):
             raise Rejected("metadata", f"subject_dimensions entry is not an object: {entry!r:.60}")
         try:
-            values = tuple(
-                float(entry[k])
-                for k in ("naturalWidth", "naturalHeight", "clientWidth", "clientHeight")
+            values = (
+                float(entry["naturalWidth"]),
+                float(entry["naturalHeight"]),
+                float(entry["clientWidth"]),
+                float(entry["clientHeight"]),
             )
         except (KeyError, TypeError, ValueError):
             raise Rejected(
                 "metadata", f"subject_dimensions entry lacks numeric sizes: {entry!r:.80}"
             ) from None
-        if not all(math.isfinite(v) and v >= 0 for v in values):
-            raise Rejected("metadata", f"subject_dimensions has odd sizes: {entry!r:.80}")
-        return values  # type: ignore[return-value]
+        for v in values:
+            if not 0.0 <= v <= _LARGEST:  # also false for NaN
+                raise Rejected("metadata", f"subject_dimensions has odd sizes: {entry!r:.80}")
+        return values
     return None
 
 
