@@ -421,6 +421,14 @@ BROKEN_ROWS = {
         "annotations",
         "not a list of marks",
     ),
+    "combo tasks nested too deeply": (  # 1,900 levels of JSON
+        with_field(
+            "annotations",
+            '[{"task": "T9", "value": ' * 950 + '"x"' + "}]" * 950,
+        ),
+        "annotations",
+        "maximum recursion depth",
+    ),
     "metadata not an object": (with_field("metadata", "[1, 2]"), "metadata", "object"),
     "subject_dimensions odd": (
         with_field("metadata", '{"subject_dimensions": [{"naturalWidth": "wide"}]}'),
