@@ -426,11 +426,13 @@ def _mark_row(mark: dict[str, Any], layer: int, spec: LayerSpec, task: str, n: i
 def _is_combo(value: object) -> bool:
     # A combo task's value: the annotations of its sub-tasks (objects with task and value,
     # none of them a mark with a position).
-    return (
-        type(value) is list
-        and bool(value)
-        and all(type(v) is dict and "task" in v and "value" in v for v in value)
-        and not any("x" in v or "x_center" in v for v in value)
+    if type(value) is not list or not value:
+        return False
+    first = value[0]  # answers and marks fail here, before the loops below
+    if type(first) is not dict or "task" not in first or "value" not in first:
+        return False
+    return all(type(v) is dict and "task" in v and "value" in v for v in value) and not any(
+        "x" in v or "x_center" in v for v in value
     )
 
 
@@ -461,18 +463,6 @@ def _layers_by_task(layers: Sequence[LayerSpec]) -> dict[str, dict[int, list]]:
     return by_task
 
 
-def _needs_flattening(annotations: list) -> bool:
-    for annotation in annotations:
-        if type(annotation) is not dict:
-            return True  # _flatten says which
-        value = annotation.get("value")
-        if type(value) is list and value:
-            first = value[0]  # _is_combo needs every item to be a sub-task annotation
-            if type(first) is dict and "task" in first and "value" in first and _is_combo(value):
-                return True
-    return False
-
-
 def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> list[tuple]:
     """Extract the configured layers' marks from a row's parsed ``annotations``.
 
@@ -494,9 +484,7 @@ def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> li
         raise Rejected("annotations", f"expected a list of annotations, found {annotations!r:.60}")
     by_task = _layers_by_task(layers)
     rows: list[tuple] = []
-    if _needs_flattening(annotations):
-        annotations = _flatten(annotations)
-    for annotation in annotations:
+    for annotation in _flatten(annotations):
         task = annotation.get("task")
         if type(task) is not str or task not in by_task or "markIndex" in annotation:
             continue  # another task, or a v2 sub-task answer about a mark
