@@ -16,12 +16,16 @@ def _temporary_beside(target: Path) -> tuple[int, str]:
     Its name is fixed per process (``.NAME.PID.tmp``): a file system places many such names
     in a folder far faster than random ones. The mode is what a plain ``open()`` gives (0666
     less the umask). If the name is taken (left by a killed process with the same id), a
-    random name is used instead.
+    random name is used instead. Missing parent folders are created.
     """
     tmp = os.path.join(os.path.dirname(target), f".{target.name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(tmp, flags, 0o666), tmp
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileNotFoundError:  # the folder is new (checked only then: one call fewer)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(tmp, flags, 0o666), tmp
     except FileExistsError:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
         current = os.umask(0)  # mkstemp makes 0600; give the mode open() would
@@ -62,7 +66,6 @@ def atomic_write(
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _temporary_beside(target)
     try:
         kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
@@ -79,28 +82,6 @@ def atomic_write(
 
 
 _BLOCK = 4096
-
-
-def _replace_with(target: str, data: bytes) -> None:
-    # atomic_write(durable=False) in the fewest system calls: ingest writes many small files.
-    try:
-        fd, tmp = _temporary_beside(Path(target))
-    except FileNotFoundError:
-        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
-        fd, tmp = _temporary_beside(Path(target))
-    try:
-        with memoryview(data) as view:
-            while view:
-                view = view[os.write(fd, view) :]
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, target)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool = False) -> bool:
@@ -124,10 +105,10 @@ def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool 
             with open(target, "rb") as handle:
                 if handle.read() == data:
                     return False
-    if not sparse:
-        _replace_with(target, data)
-        return True
     with atomic_write(target, durable=False) as handle:
+        if not sparse:
+            handle.write(data)
+            return True
         view = memoryview(data)
         for start in range(0, len(data), _BLOCK):
             block = view[start : start + _BLOCK]
