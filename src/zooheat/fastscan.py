@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from zooheat.panoptes import TIMESTAMP_PATTERN, ExportColumns
+from zooheat.panoptes import TIMESTAMP_PATTERN, VERSION_PATTERN, ExportColumns
 
 __all__ = ["Columns", "split_chunk"]
 
@@ -45,7 +45,7 @@ _CLEAN = {
     "user_name": rf"(?s)^[^{_SPACE}](.*[^{_SPACE}])?$",
     "user_id": r"^[0-9]*$",
     "workflow_id": r"^[0-9]+$",
-    "workflow_version": r"^[0-9]+(\.[0-9]+)?$",
+    "workflow_version": f"^{VERSION_PATTERN}$",
     "created_at": f"^{TIMESTAMP_PATTERN}$",
     "subject_ids": r"^[0-9]+$",
 }

@@ -79,7 +79,9 @@ MARK_COLUMNS = (
 )
 FILENAME_KEYS = ("filename", "Filename", "#filename", "#Filename", "file_name", "image", "Image")
 # ASCII digits only, whole string (fullmatch): ids and versions become file names and numbers.
-_VERSION = re.compile(r"[0-9]+(\.[0-9]+)?")
+#: A workflow version, MAJOR or MAJOR.MINOR (also a pattern for pyarrow's RE2).
+VERSION_PATTERN = r"[0-9]+(\.[0-9]+)?"
+_VERSION = re.compile(VERSION_PATTERN)
 #: A Panoptes ``created_at`` (also a pattern for pyarrow's RE2, so plain syntax only).
 TIMESTAMP_PATTERN = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
