@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from zooheat import ingest as ingest_module
 from zooheat.errors import ZooheatError
-from zooheat.ingest import ingest_export
+from zooheat.ingest import chunks, ingest_export
+from zooheat.ingest import run as ingest_run
 from zooheat.panoptes import IngestConfig, LayerSpec
 from zooheat.synthetic_export import HEADER_2015, HEADER_MODERN, write_synthetic_export
 
@@ -579,9 +579,9 @@ def test_parallel_chunks_give_the_same_bytes_as_one_process(tmp_path, monkeypatc
     lines.insert(50, "\n")
     lines.insert(300, lines[10].replace('""value"":[{', '""value"":[[{', 1))  # bad JSON
     export.write_text("".join(lines))
-    monkeypatch.setattr(ingest_module, "CHUNK_BYTES", 20_000)  # many chunks, even when small
+    monkeypatch.setattr(chunks, "CHUNK_BYTES", 20_000)  # many chunks, even when small
     serial = ingest_export(export, tmp_path / "one", CONFIG, workers=1, progress=False)
-    monkeypatch.setattr(ingest_module, "_ONE_PROCESS_BELOW", 0)
+    monkeypatch.setattr(ingest_run, "ONE_PROCESS_BELOW", 0)
     parallel = ingest_export(export, tmp_path / "two", CONFIG, workers=2, progress=False)
     assert serial == parallel
     assert serial.rows_read == 402 and serial.rows_rejected == 2

@@ -27,12 +27,14 @@ height``).
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from zooheat.errors import ZooheatError
 
@@ -43,9 +45,12 @@ __all__ = [
     "IngestConfig",
     "LayerSpec",
     "Rejected",
+    "RowCells",
+    "classify",
     "export_columns",
     "ingest_config",
     "parse_row",
+    "read_subject_export",
     "safe_image_name",
 ]
 
@@ -78,22 +83,49 @@ MARK_COLUMNS = (
     "height",
 )
 FILENAME_KEYS = ("filename", "Filename", "#filename", "#Filename", "file_name", "image", "Image")
-# ASCII digits only, whole string (fullmatch): ids and versions become file names and numbers.
-#: A workflow version, MAJOR or MAJOR.MINOR (also a pattern for pyarrow's RE2).
+# Patterns are plain syntax shared by Python's re and pyarrow's RE2 (the fast route), and
+# match a whole cell: ASCII digits only, since ids and versions become file names and numbers.
+#: A whole number (ids).
+WHOLE_NUMBER_PATTERN = r"[0-9]+"
+#: A workflow version, MAJOR or MAJOR.MINOR.
 VERSION_PATTERN = r"[0-9]+(\.[0-9]+)?"
 _VERSION = re.compile(VERSION_PATTERN)
-#: A Panoptes ``created_at`` (also a pattern for pyarrow's RE2, so plain syntax only).
+#: A Panoptes ``created_at``.
 TIMESTAMP_PATTERN = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
     r"( ?(UTC|Z|[+-][0-9]{2}:?[0-9]{2}))?"
 )
-_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
-def _whole(text: str) -> bool:
-    """ASCII digits only (str.isdigit alone also takes other scripts' digits)."""
-    return text.isdigit() and text.isascii()
+class ColumnRule(NamedTuple):
+    """What one scalar column of an export must hold, and how a row that breaks it is told."""
+
+    #: matches the whole cell once surrounding white space is stripped
+    pattern: str
+    #: the reject reason; ``{value}`` is the cell's escaped excerpt
+    message: str
+
+
+#: The scalar columns the ingest checks, each by one rule (both routes use these).
+COLUMN_RULES = {
+    "classification_id": ColumnRule(WHOLE_NUMBER_PATTERN, "not a whole number: {value}"),
+    "user_id": ColumnRule(f"({WHOLE_NUMBER_PATTERN})?", "not a whole number: {value}"),
+    "workflow_id": ColumnRule(WHOLE_NUMBER_PATTERN, "not a whole number: {value}"),
+    "workflow_version": ColumnRule(VERSION_PATTERN, "expected MAJOR.MINOR, found {value}"),
+    "created_at": ColumnRule(TIMESTAMP_PATTERN, "not a date and time: {value}"),
+    "subject_ids": ColumnRule(WHOLE_NUMBER_PATTERN, "subject id is not a whole number: {value}"),
+}
+_COLUMN_MATCH = {name: re.compile(rule.pattern).fullmatch for name, rule in COLUMN_RULES.items()}
+
+
+def _checked(column: str, cell: str, *, field: str | None = None) -> str:
+    """Return the stripped cell if it follows ``column``'s rule; else raise Rejected."""
+    value = cell.strip()
+    if _COLUMN_MATCH[column](value) is None:
+        message = COLUMN_RULES[column].message.format(value=f"{value!r:.40}")
+        raise Rejected(field or column, message)
+    return value
 
 
 class ExportHeaderError(ZooheatError):
@@ -182,6 +214,26 @@ class IngestConfig:
                 f"gold_standard {self.gold_standard!r}: expected 'include', 'exclude' or 'only'"
             )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as the config spells them: ``layers`` and ``panoptes`` keys.
+
+        :func:`ingest_config` ``(d["layers"], d)`` gives the same config back.
+
+        Examples
+        --------
+        >>> c = IngestConfig(layers=(LayerSpec("blobs", "T3", 0),), workflow_id=7)
+        >>> ingest_config(c.to_dict()["layers"], c.to_dict()) == c
+        True
+        """
+        return {
+            "layers": {s.name: {"task": s.task, "tool": s.tool} for s in self.layers},
+            "workflow_id": self.workflow_id,
+            "workflow_version": self.workflow_version,
+            "duplicates": self.duplicates,
+            "gold_standard": self.gold_standard,
+            "filename_keys": list(self.filename_keys),
+        }
+
     def workflow_wanted(self, workflow_id: str) -> bool:
         """Whether a row's (whole-number) workflow id passes the configured filter."""
         return self.workflow_id is None or int(workflow_id) == self.workflow_id
@@ -229,6 +281,31 @@ def ingest_config(layers: Mapping[str, Any], settings: Mapping[str, Any]) -> Ing
     )
 
 
+class RowCells(NamedTuple):
+    """The cells of one export row that the ingest reads, as split (not yet stripped).
+
+    None where the export has no such column (2015 exports have no ``classification_id``,
+    ``user_id`` or ``subject_ids``).
+    """
+
+    classification_id: str | None
+    user_name: str
+    user_id: str | None
+    user_ip: str | None
+    workflow_id: str
+    workflow_version: str
+    gold_standard: str | None
+    created_at: str
+    metadata: str | None
+    annotations: str
+    subject_data: str
+    subject_ids: str | None
+
+
+#: The columns the ingest reads from a row, in :class:`RowCells` order.
+READ_COLUMNS: tuple[str, ...] = RowCells._fields
+
+
 @dataclass(frozen=True)
 class ExportColumns:
     """Positions of the columns in one export's header, and its layout."""
@@ -236,6 +313,11 @@ class ExportColumns:
     names: tuple[str, ...]
     index: Mapping[str, int]
     layout: Literal["modern", "2015"]
+
+    def cells_of(self, fields: Sequence[str]) -> RowCells:
+        """Return the cells the ingest reads from one row's fields (as many as the header names)."""
+        index = self.index
+        return RowCells._make(fields[index[n]] if n in index else None for n in READ_COLUMNS)
 
 
 def export_columns(header: Sequence[str], source: str) -> ExportColumns:
@@ -591,7 +673,7 @@ class SubjectDataCache:
         if subject_ids is None:  # 2015 layout: the only key is the subject
             if len(data) != 1:
                 raise Rejected("subject_data", f"expected one subject, found {len(data)}")
-            subject = next(iter(data))
+            subject = _checked("subject_ids", next(iter(data)))
         else:
             subject = subject_ids.strip()
             if ";" in subject or "," in subject:
@@ -604,8 +686,7 @@ class SubjectDataCache:
                     "subject_data",
                     f"has no entry for subject {subject} (keys {list(data)[:3]})",
                 )
-        if not _whole(subject):
-            raise Rejected("subject_ids", f"subject id is not a whole number: {subject!r:.40}")
+            subject = _checked("subject_ids", subject)
         entry = data[subject]
         if entry is None:
             entry = {}
@@ -623,28 +704,53 @@ class SubjectDataCache:
         return subject, SubjectInfo(safe_image_name(name), bool(entry.get("retired")))
 
 
-def _user(fields: Sequence[str], index: Mapping[str, int]) -> tuple[str, str]:
+def _user(cells: RowCells, checked: bool) -> tuple[str, str]:
     # Volunteers who are not logged in are exported as "not-logged-in-<ip hash>"; older
     # exports may leave user_name empty, and then the ip hash tells them apart.
-    name = fields[index["user_name"]].strip()
-    user_id = fields[index["user_id"]].strip() if "user_id" in index else ""
-    if user_id and not _whole(user_id):
-        raise Rejected("user_id", f"not a whole number: {user_id!r:.40}")
+    if checked:
+        return cells.user_name, cells.user_id or ""
+    name = cells.user_name.strip()
+    user_id = "" if cells.user_id is None else _checked("user_id", cells.user_id)
     if name:
         return name, user_id
-    ip = fields[index["user_ip"]].strip() if "user_ip" in index else ""
+    ip = (cells.user_ip or "").strip()
     if not ip:
         raise Rejected("user_name", "empty, and no user_ip to tell the volunteer by")
     return f"not-logged-in-{ip}", user_id
 
 
-def parse_row(
-    fields: Sequence[str],
-    columns: ExportColumns,
+JsonLoader = Callable[[str, str], Any]
+
+
+def classify(
+    cells: RowCells,
     config: IngestConfig,
     subjects: SubjectDataCache,
+    *,
+    loads: JsonLoader = _json,
+    checked: bool = False,
 ) -> Classification:
-    """Validate one export row and extract its marks.
+    """Validate one export row, filter it and extract its marks: the one definition of a row's fate.
+
+    Checks run in a fixed order, so that a row is filtered or rejected for the same reason
+    whichever route read it: workflow id, workflow filter, version, version filter, gold
+    standard filter, classification id, volunteer, date, subject, metadata, annotations.
+
+    Parameters
+    ----------
+    cells : RowCells
+        The row's cells as split.
+    config : IngestConfig
+        Layers and filters.
+    subjects : SubjectDataCache
+        Parses (and remembers) ``subject_data``.
+    loads : callable, optional
+        ``loads(text, column)`` parses the ``metadata`` and ``annotations`` JSON. The default
+        raises :class:`Rejected` naming the column; a faster parser may be given if it gives
+        the same values for the texts it accepts and raises ``ValueError`` otherwise.
+    checked : bool
+        The scalar cells are already known to follow :data:`COLUMN_RULES` as they stand
+        (nothing to strip; the user name not empty): their checks are skipped.
 
     Raises
     ------
@@ -654,40 +760,26 @@ def parse_row(
     Rejected
         The row cannot be used; the exception names the column and the reason.
     """
-    index = columns.index
-    if len(fields) != len(columns.names):
-        raise Rejected(
-            "row",
-            f"expected {len(columns.names)} fields, found {len(fields)}"
-            + (" (truncated row?)" if len(fields) < len(columns.names) else ""),
-        )
-    workflow_id = fields[index["workflow_id"]].strip()
-    if not _whole(workflow_id):
-        raise Rejected("workflow_id", f"not a whole number: {workflow_id!r:.40}")
+    workflow_id = cells.workflow_id if checked else _checked("workflow_id", cells.workflow_id)
     if not config.workflow_wanted(workflow_id):
         raise Filtered("other_workflow")
-    version = fields[index["workflow_version"]].strip()
-    if not _VERSION.fullmatch(version):
-        raise Rejected("workflow_version", f"expected MAJOR.MINOR, found {version!r:.40}")
+    version = cells.workflow_version
+    if not checked:
+        version = _checked("workflow_version", version)
     if not config.version_wanted(version):
         raise Filtered("other_version")
-    if "gold_standard" in index and not config.gold_wanted(fields[index["gold_standard"]]):
+    if cells.gold_standard is not None and not config.gold_wanted(cells.gold_standard):
         raise Filtered("gold_standard")
-    classification_id = ""
-    if "classification_id" in index:
-        classification_id = fields[index["classification_id"]].strip()
-        if not _whole(classification_id):
-            raise Rejected("classification_id", f"not a whole number: {classification_id!r:.40}")
-    user, user_id = _user(fields, index)
-    created_at = fields[index["created_at"]].strip()
-    if not _TIMESTAMP.fullmatch(created_at):
-        raise Rejected("created_at", f"not a date and time: {created_at!r:.40}")
-    subject_ids = fields[index["subject_ids"]] if "subject_ids" in index else None
-    subject, info = subjects.lookup(fields[index["subject_data"]], subject_ids)
+    classification_id = cells.classification_id or ""
+    if classification_id and not checked:
+        classification_id = _checked("classification_id", classification_id)
+    user, user_id = _user(cells, checked)
+    created_at = cells.created_at if checked else _checked("created_at", cells.created_at)
+    subject, info = subjects.lookup(cells.subject_data, cells.subject_ids)
     dimensions = None
-    if "metadata" in index:
-        dimensions = metadata_dimensions(_json(fields[index["metadata"]], "metadata"))
-    marks = marks_of_annotations(_json(fields[index["annotations"]], "annotations"), config.layers)
+    if cells.metadata is not None:
+        dimensions = metadata_dimensions(loads(cells.metadata, "metadata"))
+    marks = marks_of_annotations(loads(cells.annotations, "annotations"), config.layers)
     return Classification(
         subject=subject,
         user=user,
@@ -700,3 +792,112 @@ def parse_row(
         marks=marks,
         dimensions=dimensions,
     )
+
+
+def parse_row(
+    fields: Sequence[str],
+    columns: ExportColumns,
+    config: IngestConfig,
+    subjects: SubjectDataCache,
+) -> Classification:
+    """Check one row's field count, then :func:`classify` it (the exact route).
+
+    Raises
+    ------
+    Filtered
+        As :func:`classify`.
+    Rejected
+        The row has too few or too many fields, or as :func:`classify`.
+
+    Examples
+    --------
+    >>> cols = export_columns(["user_name", "workflow_id", "workflow_version", "created_at",
+    ...                        "annotations", "subject_data"], "export.csv")
+    >>> config = IngestConfig(layers=(LayerSpec("blobs", "T3", 0),))
+    >>> ann = '[{"task": "T3", "value": [{"tool": 0, "x": 1, "y": 2}]}]'
+    >>> c = parse_row(["ada", "7", "1.2", "2020-01-01 10:00:00 UTC", ann,
+    ...                '{"15": {"Filename": "a.png"}}'], cols, config, SubjectDataCache((
+    ...                "Filename",), None))
+    >>> c.subject, c.user, c.subject_info.image, c.marks[0][4:6]
+    ('15', 'ada', 'a.png', (1.0, 2.0))
+    >>> parse_row([" ada", "7", "x", "", "", ""], cols, config, SubjectDataCache((), None))
+    Traceback (most recent call last):
+    ...
+    zooheat.panoptes.Rejected: workflow_version: expected MAJOR.MINOR, found 'x'
+    """
+    if len(fields) != len(columns.names):
+        raise Rejected(
+            "row",
+            f"expected {len(columns.names)} fields, found {len(fields)}"
+            + (" (truncated row?)" if len(fields) < len(columns.names) else ""),
+        )
+    return classify(columns.cells_of(fields), config, subjects)
+
+
+# --------------------------------------------------------------------------- subject export
+
+
+def read_subject_export(
+    path: str | os.PathLike[str], filename_keys: Sequence[str] = FILENAME_KEYS
+) -> tuple[dict[str, str], list[tuple[int, str, str, str]]]:
+    """Map subject ids to image file names from a Panoptes subject export.
+
+    The export has one row per subject and subject-set link (``subject_id, project_id,
+    workflow_id, subject_set_id, metadata, locations, ...``), so a subject may repeat; the
+    file name comes from the first of ``filename_keys`` in ``metadata``.
+
+    Returns
+    -------
+    images : dict
+        Subject id to file name.
+    rejects : list of tuple
+        ``(line, subject_id, field, reason)`` of rows that could not be used.
+
+    Raises
+    ------
+    ZooheatError
+        The file is missing or its header lacks ``subject_id`` or ``metadata``.
+    """
+    images: dict[str, str] = {}
+    rejects: list[tuple[int, str, str, str]] = []
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise ZooheatError(f"{path}: subject export not found") from None
+    with handle:
+        reader = csv.reader(handle)
+        header = [h.strip() for h in next(reader, [])]
+        if "subject_id" not in header or "metadata" not in header:
+            raise ZooheatError(
+                f"{path}, line 1: not a Panoptes subject export (expected columns subject_id "
+                f"and metadata, found {header[:12]})"
+            )
+        sid_at, meta_at = header.index("subject_id"), header.index("metadata")
+        line = 1
+        for fields in reader:
+            start, line = line + 1, reader.line_num
+            if not fields:
+                continue
+            subject = fields[sid_at].strip() if len(fields) > sid_at else ""
+            try:
+                if len(fields) != len(header):
+                    raise Rejected("row", f"expected {len(header)} fields, found {len(fields)}")
+                subject = _checked("subject_ids", subject, field="subject_id")
+                metadata = _json(fields[meta_at], "metadata")
+                if not isinstance(metadata, dict):
+                    raise Rejected("metadata", "expected an object")
+                name = next(
+                    (metadata[k] for k in filename_keys if metadata.get(k) not in (None, "")),
+                    None,
+                )
+                if name is None:
+                    raise Rejected("metadata", f"none of the keys {list(filename_keys)}")
+                name = safe_image_name(name)
+                if images.get(subject, name) != name:
+                    raise Rejected(
+                        "metadata", f"file name {name!r} differs from {images[subject]!r}"
+                    )
+                images[subject] = name
+            except Rejected as exc:
+                rejects.append((start, subject[:40], exc.field, exc.reason))
+    return images, rejects

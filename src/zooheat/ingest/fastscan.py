@@ -1,36 +1,34 @@
-"""The fast route through a chunk of a classification export: compiled CSV and JSON parsers.
+"""The fast route's reader: pyarrow splits a chunk, and each scalar column is checked at once.
 
-:func:`zooheat.panoptes.parse_row` on rows split by :mod:`csv` is the exact definition of what
-the ingest does with every row, and it stays the route of every row this module is not sure
-about. What is sure here, a chunk of whole records at a time:
+:func:`zooheat.panoptes.classify` is the one definition of what the ingest does with a row,
+and both routes call it. This module decides which rows may take it the fast way, a chunk of
+whole records at a time:
 
 - the chunk is split by pyarrow's CSV reader, which splits well-formed CSV as :mod:`csv` does
   (quotes, doubled quotes, CRLF); a chunk it cannot split, that is not valid UTF-8, whose
   records are not one line each, or that has a bare carriage return goes the exact route;
-- each scalar column is matched against a strict pattern (ASCII digits, a timestamp, a name
-  without surrounding white space) in one pass over the column; a row with any cell that
-  does not match goes the exact route, which names the field and the reason;
-- the JSON cells of the remaining rows are parsed by orjson, which takes strict JSON only; a
-  cell it refuses (bad JSON, and also the ``NaN`` or huge integers that :mod:`json` takes)
-  sends its row the exact route, and so does any row the checks after parsing would reject.
+- each scalar column is matched against its rule in :data:`zooheat.panoptes.COLUMN_RULES`
+  as the cell stands (nothing to strip), in one pass over the column; a row with any cell
+  that does not match goes the exact route, which names the field and the reason.
 
-A row on the fast route therefore gets exactly the values the exact route would give it:
-the same cells, the same parsed JSON, the same checks (the functions of
-:mod:`zooheat.panoptes`). The tests run every export of the test suite both ways and compare
-the outputs byte for byte.
+A clean row is then classified with ``checked=True`` (its cell checks are done) and orjson as
+the JSON parser; any row that raises there goes the exact route too (see
+:mod:`zooheat.ingest.scan`). The tests run every export of the test suite both ways and
+compare the outputs byte for byte.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from zooheat.panoptes import TIMESTAMP_PATTERN, VERSION_PATTERN, ExportColumns
+from zooheat.panoptes import COLUMN_RULES, READ_COLUMNS, ExportColumns, RowCells
 
 __all__ = ["Columns", "split_chunk"]
 
@@ -39,30 +37,11 @@ _SPACE = (
     r"\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
     r"\x{202f}\x{205f}\x{3000}"
 )
-# A cell that needs no strip() and passes the exact route's check of its column.
-_CLEAN = {
-    "classification_id": r"^[0-9]+$",
-    "user_name": rf"(?s)^[^{_SPACE}](.*[^{_SPACE}])?$",
-    "user_id": r"^[0-9]*$",
-    "workflow_id": r"^[0-9]+$",
-    "workflow_version": f"^{VERSION_PATTERN}$",
-    "created_at": f"^{TIMESTAMP_PATTERN}$",
-    "subject_ids": r"^[0-9]+$",
+# A cell the exact route takes as it stands: its column's rule matched without stripping
+# (the rules' patterns hold no white space), and a user name with nothing to strip.
+_AS_IT_STANDS = {name: f"^({rule.pattern})$" for name, rule in COLUMN_RULES.items()} | {
+    "user_name": rf"(?s)^[^{_SPACE}](.*[^{_SPACE}])?$"
 }
-# Columns the ingest reads from a row (the others are split but not looked at).
-_WANTED = (
-    "classification_id",
-    "user_name",
-    "user_id",
-    "workflow_id",
-    "workflow_version",
-    "created_at",
-    "gold_standard",
-    "metadata",
-    "annotations",
-    "subject_data",
-    "subject_ids",
-)
 
 
 @dataclass(frozen=True)
@@ -82,6 +61,11 @@ class Columns:
     rows: int
     clean: list[bool]
     cells: dict[str, list[str]]
+
+    def row_cells(self) -> Iterator[RowCells]:
+        """Each row's cells, in order (None for a column the export does not have)."""
+        columns = [self.cells.get(name) or repeat(None) for name in READ_COLUMNS]
+        return map(RowCells._make, zip(*columns, strict=False))  # repeat() is endless
 
 
 def split_chunk(data: bytes, columns: ExportColumns) -> Columns | None:
@@ -125,7 +109,7 @@ def split_chunk(data: bytes, columns: ExportColumns) -> Columns | None:
             parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
-                include_columns=[n for n in names if n in _WANTED],
+                include_columns=[n for n in names if n in READ_COLUMNS],
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -136,21 +120,9 @@ def split_chunk(data: bytes, columns: ExportColumns) -> Columns | None:
     if rows != data.count(b"\n"):
         return None  # a quoted cell holds a line end: line numbers need the exact route
     clean = None
-    for name, pattern in _CLEAN.items():
+    for name, pattern in _AS_IT_STANDS.items():
         if name in columns.index:
             ok = pc.match_substring_regex(table[name], pattern)
             clean = ok if clean is None else pc.and_(clean, ok)
     cells = {name: table[name].to_pylist() for name in table.column_names}
     return Columns(rows, [True] * rows if clean is None else clean.to_pylist(), cells)
-
-
-def lines_of(data: bytes, which: Sequence[int]) -> list[tuple[int, str]]:
-    r"""Return some lines of a chunk as ``(index, text with its line end)``.
-
-    Examples
-    --------
-    >>> lines_of(b"a\nb\r\nc\n", [1, 2])
-    [(1, 'b\r\n'), (2, 'c\n')]
-    """
-    lines = data.split(b"\n")
-    return [(i, lines[i].decode("utf-8", errors="surrogateescape") + "\n") for i in which]

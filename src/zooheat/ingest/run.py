@@ -1,0 +1,251 @@
+"""The whole ingest: header, phase 1 (scan and spool), phase 2 (mark tables), the summary files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from zooheat.errors import ZooheatError
+from zooheat.fileio import write_if_changed
+from zooheat.ingest import spool as spooled
+from zooheat.ingest.parallel import scan_export
+from zooheat.ingest.progress import Progress
+from zooheat.ingest.scan import ScanPlan
+from zooheat.ingest.tables import (
+    BucketJob,
+    build_bucket,
+    manifest_text,
+    rejects_text,
+    remove_stale_tables,
+)
+from zooheat.panoptes import IngestConfig, export_columns, ingest_config, read_subject_export
+
+__all__ = ["IngestSummary", "ingest_export", "restore_marks"]
+
+# An export smaller than this is read in this process: it is done before workers would start.
+ONE_PROCESS_BELOW = 16 << 20
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest did, and with what; written as ``ingest-summary.json``."""
+
+    export: str
+    layout: str
+    rows_read: int = 0
+    rows_used: int = 0
+    rows_filtered: int = 0
+    rows_rejected: int = 0
+    filtered: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
+    subjects: int = 0
+    marks: dict[str, int] = field(default_factory=dict)
+    files_written: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    subjects_display_coordinates: list[str] = field(default_factory=list)
+    subjects_marks_outside: list[str] = field(default_factory=list)
+    subject_export_rejects: int = 0
+    #: the subject export read, if any
+    subject_export: str | None = None
+    #: the settings the export was read with (:meth:`IngestConfig.to_dict`)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_header(export: Path) -> tuple[list[str], int]:
+    try:
+        handle = open(export, "rb")
+    except FileNotFoundError:
+        raise ZooheatError(f"{export}: classification export not found") from None
+    except IsADirectoryError:
+        raise ZooheatError(f"{export}: is a folder, expected a classification export CSV") from None
+    with handle:
+        raw = handle.readline()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ZooheatError(f"{export}, line 1: header is not UTF-8 text") from None
+    if not text.strip():
+        raise ZooheatError(f"{export}: empty file, expected a classification export with a header")
+    header = next(csv.reader([text]))
+    return header, len(raw)
+
+
+def ingest_export(
+    export: PathLike,
+    outdir: PathLike,
+    config: IngestConfig,
+    *,
+    subject_export: PathLike | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    only_subjects: Sequence[str] | None = None,
+    log: IO[str] | None = None,
+    exact: bool = False,
+) -> IngestSummary:
+    """Turn a classification export into per-subject mark tables, a manifest and rejects.
+
+    Parameters
+    ----------
+    export : path-like
+        The classification export CSV (modern or 2015 layout).
+    outdir : path-like
+        Where ``marks/``, ``subjects.tsv``, ``rejects.csv`` and ``ingest-summary.json`` go.
+    config : IngestConfig
+        Layers, workflow filters and the duplicate policy.
+    subject_export : path-like, optional
+        A subject export that maps subject ids to image file names, for subjects whose
+        ``subject_data`` names no file.
+    workers : int, optional
+        Parser processes (default: the CPUs this process may use, at most 4).
+    progress : bool
+        Report progress on ``log`` (a bar on a terminal, a line every 10 s otherwise).
+    only_subjects : sequence of str, optional
+        Rewrite only these subjects' mark tables and nothing else (repairs a deleted table).
+    log : text stream, optional
+        Where progress and notes go (default ``sys.stderr``).
+    exact : bool
+        Take every row the exact way (:mod:`csv` and :mod:`json`) instead of the compiled
+        fast route for the rows that need no diagnosis (:mod:`zooheat.ingest.fastscan`).
+        Same outputs, byte for byte; several times slower.
+
+    Returns
+    -------
+    IngestSummary
+
+    Raises
+    ------
+    ZooheatError
+        The export is missing or its header is not a Panoptes classification export. Bad
+        rows never raise: they are counted and listed in ``rejects.csv``.
+    """
+    export = Path(export)
+    out = Path(outdir)
+    log = log or sys.stderr
+    header, offset = _read_header(export)
+    columns = export_columns(header, str(export))
+    images: dict[str, str] = {}
+    subject_rejects: list[tuple[int, str, str, str]] = []
+    if subject_export is not None:
+        images, subject_rejects = read_subject_export(subject_export, config.filename_keys)
+    if workers is None:
+        workers = min(len(os.sched_getaffinity(0)), 4)
+    if export.stat().st_size < ONE_PROCESS_BELOW:
+        workers = 1  # a small export is done before extra processes would start
+    layers = tuple(layer.name for layer in config.layers)
+    for layer in layers:
+        (out / "marks" / layer).mkdir(parents=True, exist_ok=True)
+    meter = Progress(export.stat().st_size, log, progress)
+    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=out) as tmp:
+        plan = ScanPlan(
+            export=export,
+            columns=columns,
+            first_line=2,
+            offset=offset,
+            config=config,
+            images=images,
+            only=None if only_subjects is None else frozenset(only_subjects),
+            fast=not exact,
+            spool=Path(tmp),
+        )
+        totals = scan_export(plan, workers, meter)
+        scanned = time.monotonic()
+        jobs = [
+            BucketJob(plan.spool, len(totals), b, out, layers, config.duplicates)
+            for b in range(spooled.BUCKETS)
+        ]
+        if workers <= 1:
+            built = [build_bucket(job) for job in jobs]
+        else:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                built = pool.map(build_bucket, jobs, chunksize=4)
+        rejects = sorted(
+            r
+            for k in range(len(totals))
+            for r in spooled.unspool(spooled.rejects_path(plan.spool, k))
+        )
+
+    manifest = sorted((row for b in built for row in b.manifest), key=lambda r: int(r.subject))
+    filtered = sum((t.filtered for t in totals), Counter())
+    filtered["duplicate"] = sum(b.duplicates for b in built)
+    summary = IngestSummary(
+        export=str(export),
+        layout=columns.layout,
+        rows_read=sum(t.rows for t in totals),
+        rows_used=sum(b.used for b in built),
+        filtered={k: v for k, v in sorted(filtered.items()) if v},
+        rejected=dict(sorted(sum((t.rejected for t in totals), Counter()).items())),
+        subjects=len(manifest),
+        marks={layer: sum(row.marks[i] for row in manifest) for i, layer in enumerate(layers)},
+        files_written=sum(b.written for b in built),
+        files_unchanged=sum(b.unchanged for b in built),
+        subjects_display_coordinates=[r.subject for r in manifest if r.coordinates == "display?"],
+        subjects_marks_outside=[r.subject for r in manifest if r.coordinates == "outside"],
+        subject_export_rejects=len(subject_rejects),
+        subject_export=None if subject_export is None else str(subject_export),
+        settings=config.to_dict(),
+    )
+    summary.rows_rejected = sum(summary.rejected.values())
+    summary.rows_filtered = sum(summary.filtered.values())
+    meter.close(summary.rows_read, sum(t.fast for t in totals), scanned)
+    if only_subjects is not None:
+        return summary  # a repair: the manifest, rejects and summary stay as they are
+
+    summary.files_removed = remove_stale_tables(out, layers, {row.subject for row in manifest})
+    write_if_changed(out / "subjects.tsv", manifest_text(manifest, layers).encode())
+    write_if_changed(out / "rejects.csv", rejects_text(rejects, subject_rejects).encode())
+    write_if_changed(
+        out / "ingest-summary.json",
+        (json.dumps(asdict(summary), indent=2, sort_keys=False) + "\n").encode(),
+    )
+    if summary.rows_read != summary.rows_used + summary.rows_filtered + summary.rows_rejected:
+        raise ZooheatError(f"{export}: internal error: row counts do not add up: {summary}")
+    return summary
+
+
+def restore_marks(
+    summary: PathLike, outdir: PathLike, subject: str, *, log: IO[str] | None = None
+) -> str:
+    """Write one subject's mark tables again, as the ingest that wrote ``summary`` did.
+
+    The export, subject export and settings are those the summary records, so the tables
+    come back with the bytes the ingest gave them (while the export is unchanged).
+
+    Returns
+    -------
+    str
+        A line for the log.
+
+    Raises
+    ------
+    ZooheatError
+        The summary cannot be read or names no export.
+    """
+    try:
+        recorded = json.loads(Path(summary).read_text(encoding="utf-8"))
+        export = recorded["export"]
+        settings = recorded["settings"]
+        config = ingest_config(settings["layers"], settings)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ZooheatError(f"{summary}: not an ingest summary to restore from ({exc})") from None
+    restored = ingest_export(
+        export,
+        outdir,
+        config,
+        subject_export=recorded.get("subject_export"),
+        progress=False,
+        only_subjects=[subject],
+        log=log,
+    )
+    return f"subject {subject}: {restored.files_written} mark tables written again from {export}"

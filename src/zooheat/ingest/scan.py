@@ -1,0 +1,253 @@
+"""Phase 1: read chunks of an export, classify each row, spool usable classifications.
+
+Every row goes through :func:`zooheat.panoptes.classify`, by one of two routes that differ
+only in how the row is split and checked, never in what happens to it:
+
+- the exact route splits a chunk with :mod:`csv` and lets ``classify`` check every cell and
+  parse JSON with :mod:`json`, naming the field and the reason of every reject;
+- the fast route (:mod:`zooheat.ingest.fastscan`) splits it with pyarrow and checks each
+  scalar column at once; the clean rows are classified with those checks skipped and orjson
+  parsing the JSON. A row that is not clean, or that raises anything there, goes the exact
+  route, which says why.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from zooheat.ingest import spool as spooled
+from zooheat.ingest.chunks import csv_records, lines_of
+from zooheat.panoptes import (
+    Classification,
+    ExportColumns,
+    Filtered,
+    IngestConfig,
+    Rejected,
+    SubjectDataCache,
+    classify,
+    parse_row,
+)
+
+__all__ = ["ChunkScanner", "ScanPlan", "ScanTotals", "spool_record"]
+
+
+@dataclass(frozen=True)
+class ScanPlan:
+    """What every scan worker needs to know about one ingest.
+
+    Attributes
+    ----------
+    export : Path
+        The classification export.
+    columns : ExportColumns
+        Its header.
+    first_line, offset : int
+        Line number and byte offset of the first record after the header.
+    config : IngestConfig
+        Layers and filters.
+    images : dict
+        Subject id to image file name, from a subject export.
+    only : frozenset of str or None
+        Keep only these subjects (a repair of deleted tables); None keeps all.
+    fast : bool
+        Let rows take the fast route when they can.
+    spool : Path
+        Folder of the spool files.
+    """
+
+    export: Path
+    columns: ExportColumns
+    first_line: int
+    offset: int
+    config: IngestConfig
+    images: dict[str, str]
+    only: frozenset[str] | None
+    fast: bool
+    spool: Path
+
+
+@dataclass
+class ScanTotals:
+    """Counts of one worker's scan."""
+
+    rows: int = 0
+    fast: int = 0
+    filtered: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+def _orjson_loads(text: str, column: str) -> Any:
+    # The fast route's JSON parser: ValueError on anything orjson refuses.
+    return orjson.loads(text)
+
+
+def _quote(text: str) -> str:
+    """Quote a CSV field the way csv.writer does (only when it must)."""
+    if '"' in text or "," in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else repr(value)
+
+
+def _mark_row(head: str, mark: tuple) -> str:
+    """One mark table row: the classification's columns, then the mark's (see MARK_COLUMNS)."""
+    _, task, tool, frame, x, y, r, rx, ry, angle, width, height = mark
+    return (
+        f"{head}{_quote(task)},{tool},{frame},{x!r},{y!r},{_number(r)},{_number(rx)},"
+        f"{_number(ry)},{_number(angle)},{_number(width)},{_number(height)}\n"
+    )
+
+
+def spool_record(c: Classification, line: int) -> tuple:
+    """Return the spool record of a usable classification (fields: :mod:`zooheat.ingest.spool`)."""
+    head = (
+        f"{c.classification_id},{_quote(c.user)},{c.user_id},{c.created_at},"
+        f"{c.workflow_id},{c.workflow_version},"
+    )
+    return (
+        c.subject,
+        c.user,
+        c.created_at,
+        int(c.classification_id or 0),
+        line,
+        c.subject_info.image,
+        c.subject_info.retired,
+        c.dimensions,
+        [(m[0], _mark_row(head, m), m[4], m[5]) for m in c.marks],
+    )
+
+
+class ChunkScanner:
+    """Classify the rows of chunks of one export and spool the usable ones by subject bucket."""
+
+    def __init__(self, worker: int, plan: ScanPlan) -> None:
+        self.fastscan = None
+        if plan.fast and plan.only is None:
+            # Imported only where used: commands that ingest nothing need no pyarrow.
+            from zooheat.ingest import fastscan
+
+            self.fastscan = fastscan
+        self.plan = plan
+        self.subjects = SubjectDataCache(plan.config.filename_keys, plan.images)
+        self.buckets = [
+            open(spooled.bucket_path(plan.spool, worker, b), "wb") for b in range(spooled.BUCKETS)
+        ]
+        self.rejects = open(spooled.rejects_path(plan.spool, worker), "wb")
+        self.pending_rejects: list[tuple] = []
+        self.totals = ScanTotals()
+        self.cid_column = plan.columns.index.get("classification_id")
+        self.subject_column = plan.columns.index.get("subject_ids")
+
+    def scan(self, first_line: int, data: bytes) -> int:
+        """Take one chunk of whole records starting at ``first_line``; return its row count."""
+        # The records made here hold no reference cycles: the cyclic collector would only
+        # walk them again and again as they pile up.
+        gc.disable()
+        try:
+            return self._scan(first_line, data)
+        finally:
+            gc.enable()
+
+    def _scan(self, first_line: int, data: bytes) -> int:
+        before = self.totals.rows
+        pending: list[list[tuple]] = [[] for _ in range(spooled.BUCKETS)]
+        fastscan = self.fastscan
+        split = None if fastscan is None else fastscan.split_chunk(data, self.plan.columns)
+        if split is None:
+            text = data.decode("utf-8", errors="surrogateescape")
+            self._exact(text, first_line, pending)
+        else:
+            unsure = self._fast(split, first_line, pending)
+            for i, text in lines_of(data, unsure) if unsure else ():
+                self._exact(text, first_line + i, pending)
+        for bucket, records in enumerate(pending):
+            spooled.spool(self.buckets[bucket], records)
+        spooled.spool(self.rejects, self.pending_rejects)
+        self.pending_rejects = []
+        return self.totals.rows - before
+
+    def _reject(self, line: int, fields: Sequence[str] | None, where: str, reason: str) -> None:
+        cid = ""
+        if fields is not None and self.cid_column is not None and self.cid_column < len(fields):
+            cid = fields[self.cid_column].strip()[:40]
+        self.pending_rejects.append((line, cid, where, reason))
+        self.totals.rejected[where] += 1
+
+    def _keep(self, c: Classification, line: int, pending: list[list[tuple]]) -> None:
+        pending[spooled.bucket_of(c.subject)].append(spool_record(c, line))
+
+    def _exact(self, text: str, first_line: int, pending: list[list[tuple]]) -> None:
+        """Take the records of ``text`` the exact way: :mod:`csv`, then :func:`parse_row`."""
+        ascii_only = text.isascii()
+        only = self.plan.only
+        for line, fields, error in csv_records(text, first_line):
+            if only is not None and fields and self.subject_column is not None:
+                if len(fields) > self.subject_column and (
+                    fields[self.subject_column].strip() not in only
+                ):
+                    continue
+            self.totals.rows += 1
+            if error is not None:
+                self._reject(line, None, "row", error)
+                continue
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                self._reject(line, None, "row", "blank line")
+                continue
+            if not ascii_only:
+                try:
+                    "\x1f".join(fields).encode("utf-8")
+                except UnicodeEncodeError:
+                    self._reject(line, fields, "row", "not valid UTF-8 text")
+                    continue
+            try:
+                c = parse_row(fields, self.plan.columns, self.plan.config, self.subjects)
+            except Filtered as exc:
+                self.totals.filtered[exc.reason] += 1
+                continue
+            except Rejected as exc:
+                self._reject(line, fields, exc.field, exc.reason)
+                continue
+            if only is not None and c.subject not in only:
+                self.totals.rows -= 1  # a 2015 export names the subject in subject_data
+                continue
+            self._keep(c, line, pending)
+
+    def _fast(self, split: Any, first_line: int, pending: list[list[tuple]]) -> list[int]:
+        """Classify the clean rows of a split chunk; return the indices of the others."""
+        config = self.plan.config
+        subjects = self.subjects
+        filtered = self.totals.filtered
+        unsure: list[int] = []
+        for i, (clean, cells) in enumerate(zip(split.clean, split.row_cells(), strict=True)):
+            if not clean:
+                unsure.append(i)
+                continue
+            try:
+                c = classify(cells, config, subjects, loads=_orjson_loads, checked=True)
+            except Filtered as exc:
+                filtered[exc.reason] += 1
+                continue
+            except (Rejected, ValueError):  # orjson.JSONDecodeError is a ValueError
+                unsure.append(i)  # the exact route says why
+                continue
+            self._keep(c, first_line + i, pending)
+        taken = split.rows - len(unsure)
+        self.totals.rows += taken  # the exact route counts the others
+        self.totals.fast += taken
+        return unsure
+
+    def finish(self) -> ScanTotals:
+        """Close the spool files and return the counts."""
+        for handle in (*self.buckets, self.rejects):
+            handle.close()
+        return self.totals

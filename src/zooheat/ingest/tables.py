@@ -1,0 +1,199 @@
+"""Phase 2: spooled classifications, a subject bucket at a time, to mark tables and manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import operator
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from zooheat.fileio import write_if_changed
+from zooheat.ingest import spool as spooled
+from zooheat.panoptes import MARK_COLUMNS
+
+__all__ = [
+    "BucketJob",
+    "BucketResult",
+    "ManifestRow",
+    "build_bucket",
+    "coordinates_check",
+    "manifest_text",
+    "rejects_text",
+    "remove_stale_tables",
+]
+
+_MARK_HEADER = ",".join(MARK_COLUMNS) + "\n"
+# created_at, classification id (0 in 2015 exports), user, line in the export
+_order = operator.itemgetter(spooled.CREATED, spooled.CID, spooled.USER, spooled.LINE)
+
+
+class ManifestRow(NamedTuple):
+    """One subject's row of ``subjects.tsv``."""
+
+    subject: str
+    image: str
+    classifications: int
+    #: marks per layer, in the configured layers' order
+    marks: tuple[int, ...]
+    retired: bool
+    #: ``ok``, ``outside`` or ``display?`` (see :func:`coordinates_check`)
+    coordinates: str
+
+
+@dataclass(frozen=True)
+class BucketJob:
+    """One bucket's spooled records to turn into mark tables."""
+
+    spool: Path
+    workers: int
+    bucket: int
+    outdir: Path
+    layers: tuple[str, ...]
+    duplicates: str
+
+
+@dataclass(frozen=True)
+class BucketResult:
+    """What one bucket gave: manifest rows and counts."""
+
+    manifest: list[ManifestRow]
+    duplicates: int
+    written: int
+    unchanged: int
+
+    @property
+    def used(self) -> int:
+        """Classifications used (after duplicates were dropped)."""
+        return sum(row.classifications for row in self.manifest)
+
+
+def coordinates_check(records: Sequence[tuple]) -> str:
+    """``ok``, ``outside`` (marks beyond the image) or ``display?`` (marks in display pixels).
+
+    ``records`` are one subject's spooled classifications.
+    """
+    dims = next((r[spooled.DIMENSIONS] for r in records if r[spooled.DIMENSIONS] is not None), None)
+    if dims is None:
+        return "ok"
+    xs = [m[spooled.MARK_X] for r in records for m in r[spooled.MARKS]]
+    if not xs:
+        return "ok"
+    max_x = max(xs)
+    max_y = max([m[spooled.MARK_Y] for r in records for m in r[spooled.MARKS]])
+    natural_w, natural_h, client_w, client_h = dims
+    outside = max_x > natural_w or max_y > natural_h
+    within_client = max_x <= client_w and max_y <= client_h
+    if len(xs) >= 5 and within_client and client_w > 0 and client_h > 0:
+        shown_larger = outside and client_w > natural_w
+        shown_smaller = client_w < 0.8 * natural_w and client_h < 0.8 * natural_h
+        if shown_larger or shown_smaller:
+            return "display?"
+    return "outside" if outside else "ok"
+
+
+def _load_bucket(job: BucketJob) -> list[tuple]:
+    return [
+        record
+        for worker in range(job.workers)
+        for record in spooled.unspool(spooled.bucket_path(job.spool, worker, job.bucket))
+    ]
+
+
+def build_bucket(job: BucketJob) -> BucketResult:
+    """Resolve duplicates and write the mark tables of one bucket's subjects.
+
+    Each table is written only when its bytes change; its rows are in time order.
+    """
+    by_subject: dict[str, list[tuple]] = {}
+    for record in _load_bucket(job):
+        by_subject.setdefault(record[spooled.SUBJECT], []).append(record)
+    duplicates_dropped = written = unchanged = 0
+    manifest = []
+    for subject, records in by_subject.items():
+        records.sort(key=_order)
+        if job.duplicates != "all":
+            chosen: dict[str, tuple] = {}
+            for record in records if job.duplicates == "first" else reversed(records):
+                chosen.setdefault(record[spooled.USER], record)
+            duplicates_dropped += len(records) - len(chosen)
+            records = sorted(chosen.values(), key=_order)
+        tables: list[list[str]] = [[_MARK_HEADER] for _ in job.layers]
+        for r in records:
+            for mark in r[spooled.MARKS]:
+                tables[mark[spooled.MARK_LAYER]].append(mark[spooled.MARK_ROW])
+        for layer, table in zip(job.layers, tables, strict=True):
+            path = job.outdir / "marks" / layer / f"{subject}.csv"
+            if write_if_changed(path, "".join(table).encode()):
+                written += 1
+            else:
+                unchanged += 1
+        latest = records[-1]
+        manifest.append(
+            ManifestRow(
+                subject=subject,
+                image=latest[spooled.IMAGE],
+                classifications=len(records),
+                marks=tuple(len(t) - 1 for t in tables),
+                retired=latest[spooled.RETIRED],
+                coordinates=coordinates_check(records),
+            )
+        )
+    return BucketResult(manifest, duplicates_dropped, written, unchanged)
+
+
+def remove_stale_tables(out: Path, layers: Sequence[str], subjects: set[str]) -> int:
+    """Remove mark tables of subjects or layers no longer in the export; return how many."""
+    removed = 0
+    for folder in sorted((out / "marks").iterdir()) if (out / "marks").is_dir() else []:
+        if not folder.is_dir():
+            continue
+        stale_layer = folder.name not in layers
+        for table in folder.glob("*.csv"):
+            if table.stem.isdigit() and (stale_layer or table.stem not in subjects):
+                table.unlink()
+                removed += 1
+        if stale_layer and not any(folder.iterdir()):
+            shutil.rmtree(folder)
+    return removed
+
+
+def manifest_text(manifest: Sequence[ManifestRow], layers: Sequence[str]) -> str:
+    """``subjects.tsv``: one row per subject, in the order given."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter="\t", lineterminator="\n")
+    writer.writerow(
+        [
+            "subject_id",
+            "image",
+            "classifications",
+            *(f"marks_{n}" for n in layers),
+            "retired",
+            "coordinates",
+        ]
+    )
+    for row in manifest:
+        writer.writerow(
+            [
+                row.subject,
+                row.image,
+                row.classifications,
+                *row.marks,
+                "true" if row.retired else "false",
+                row.coordinates,
+            ]
+        )
+    return out.getvalue()
+
+
+def rejects_text(rejects: Sequence[tuple], subject_rejects: Sequence[tuple]) -> str:
+    """``rejects.csv``: rows of the export, then rows of the subject export, that were not used."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["file", "line", "id", "field", "reason"])
+    writer.writerows(("export", *r) for r in rejects)
+    writer.writerows(("subjects", *r) for r in subject_rejects)
+    return out.getvalue()
