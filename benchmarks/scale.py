@@ -32,14 +32,16 @@ PARTS = ("Snakefile", "rules", "scripts", "envs", "config", "profiles", "src")
 
 IN_PROCESS = """
 import csv, sys
-from zooheat.steps import heatmap_batch
+from zooheat.batch import BatchMember, run_batch
+from zooheat.pipeline import STEPS, step_settings
 table, results = sys.argv[1], sys.argv[2]
 with open(table, newline="") as f:
-    rows = [(r["subject"], "example/" + r["image"], "example/" + r["blobs"])
+    rows = [BatchMember(r["subject"], "example/" + r["image"], "example/" + r["blobs"])
             for r in csv.DictReader(f, delimiter="\\t")]
-style = {"renderer": "quicklook"}
-heatmap_batch(rows, "blobs", bin_size=6, style=style, formats=["png"],
-              state=results + "/state.json", results=results)
+config = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
+formats = {name: step.output_formats(config) for name, step in STEPS.items()}
+run_batch(rows, "blobs", settings=step_settings(config), formats=formats,
+          state=results + "/state.json", results=results)
 print(len(rows))
 """
 

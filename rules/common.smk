@@ -1,23 +1,44 @@
-# The subjects (from the ingest manifest or a subject table), the input functions the rules
-# share, and wildcard constraints.
+# The subjects (from the ingest manifest or a subject table), the per-subject chain as the
+# library defines it (zooheat.pipeline.STEPS), the input functions the rules share, and
+# wildcard constraints.
 import csv
+import functools
 import os
 import re
 import zlib
 from pathlib import Path
 
+try:
+    from zooheat.batch import BatchMember, missing_outputs, repair_token
+    from zooheat.pipeline import RESULTS, STEPS, step_settings
+    from zooheat.provenance import build_key
+    from zooheat.style import FIGURE_FORMATS
+except ImportError as exc:
+    raise ImportError(
+        f"{exc}: the workflow needs the zooheat package in the environment that runs "
+        "snakemake: `make setup` (or `pip install -e .` from this folder)"
+    ) from None
+
 LAYERS = list(config["layers"])
 PANOPTES = config["panoptes"]
 # Subjects and marks come from a Panoptes export when one is configured, else from a table.
 FROM_EXPORT = PANOPTES["export"] is not None
-INGEST_DIR = "results/ingest"
+INGEST_DIR = f"{RESULTS}/ingest"
+BATCHES = config["batches"]
 # Subject ids become file names: letters, digits, '_', '-', '.', not starting with '.'.
 SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+# Each step's settings (a change remakes that step's outputs), the formats of the steps
+# written in several, and zooheat's code and package versions (a change remakes everything).
+SETTINGS = step_settings(config)
+FORMATS = {name: step.output_formats(config) for name, step in STEPS.items()}
+BUILD = build_key()
 
 
 wildcard_constraints:
     layer="|".join(re.escape(layer) for layer in LAYERS),
     subject=SUBJECT_PATTERN,
+    format="|".join(FIGURE_FORMATS),
+    batch="[0-9]+",
 
 
 def read_subject_table(path, layers):
@@ -106,6 +127,16 @@ def subjects():
     return TABLE_SUBJECTS
 
 
+def subject_layers():
+    """(layer, subject) of every heat map to make, sorted by subject."""
+    return [
+        (layer, subject)
+        for subject, entry in sorted(subjects().items())
+        for layer in LAYERS
+        if entry[layer] is not None
+    ]
+
+
 def subject_entry(wildcards):
     try:
         return subjects()[wildcards.subject]
@@ -130,13 +161,170 @@ def subject_marks(wildcards):
     return marks
 
 
-def overlay_title(wildcards):
-    return f"{wildcards.subject} · {wildcards.layer}"
+# ---------------------------------------------------------------- the per-subject chain
 
 
-def overlay_style():
-    """The overlay config minus the keys that choose outputs rather than looks."""
-    return {k: v for k, v in config["overlay"].items() if k != "formats"}
+def step_output(name):
+    """The output path pattern of a step (with {format} for a step written in several)."""
+    return STEPS[name].pattern()
+
+
+def step_log(name):
+    suffix = ".{format}" if STEPS[name].formats is not None else ""
+    return f"logs/{name}/{{layer}}/{{subject}}{suffix}.log"
+
+
+def step_inputs(name):
+    """The input function of a step's rule: the files its entry's `inputs` name."""
+
+    def inputs(wildcards):
+        files = {}
+        for source in STEPS[name].inputs:
+            if source == "image":
+                files["image"] = subject_image(wildcards)
+            elif source == "marks":
+                files["marks"] = subject_marks(wildcards)
+            else:  # an earlier step's output for the same subject and layer
+                (files[source],) = STEPS[source].paths(
+                    wildcards.layer, wildcards.subject
+                )
+        return files
+
+    inputs.__name__ = f"{name}_inputs"
+    return inputs
+
+
+def subject_outputs(layer, subject):
+    """Every step's outputs for one subject and layer."""
+    return [
+        path
+        for name, step in STEPS.items()
+        for path in step.paths(layer, subject, FORMATS[name])
+    ]
+
+
+# ---------------------------------------------------------------- batches
+
+
+def batch_of(subject):
+    """The batch a subject belongs to: fixed by its id, so it never moves between runs."""
+    return zlib.crc32(subject.encode()) % BATCHES
+
+
+_BATCHES = {}
+
+
+def batch_members(layer, batch):
+    """The BatchMembers (subject, image, marks) of one batch and layer, sorted."""
+    table = subjects()
+    if _BATCHES.get("table") is not table:  # deal all subjects once, not once per batch
+        dealt = {}
+        for layer_, subject in subject_layers():
+            entry = table[subject]
+            member = BatchMember(subject, entry["image"], entry[layer_])
+            dealt.setdefault((layer_, batch_of(subject)), []).append(member)
+        _BATCHES.update(table=table, dealt=dealt)
+    return _BATCHES["dealt"].get((layer, int(batch)), [])
+
+
+def members_of_batch(wildcards):
+    return batch_members(wildcards.layer, wildcards.batch)
+
+
+def batch_inputs(wildcards):
+    members = batch_members(wildcards.layer, wildcards.batch)
+    return {
+        "images": [member.image for member in members],
+        "marks": [member.marks for member in members],
+    }
+
+
+def batch_manifest(layer, batch):
+    return f"{RESULTS}/batches/{layer}/{batch}.tsv"
+
+
+def batch_state(layer, batch):
+    """Where a batch remembers what its subjects' files were made from."""
+    return f"{RESULTS}/batches/{layer}/{batch}.state.json"
+
+
+def state_of_batch(wildcards):
+    return batch_state(wildcards.layer, wildcards.batch)
+
+
+def batch_manifests():
+    """The manifest of every batch that has subjects: it stands for all their files."""
+    return sorted(
+        {
+            batch_manifest(layer, batch_of(subject))
+            for layer, subject in subject_layers()
+        }
+    )
+
+
+@functools.cache
+def _folder_names(folder):
+    # One listing per folder per run, not a stat per file (cleared at each DAG build).
+    try:
+        return frozenset(os.listdir(folder))
+    except FileNotFoundError:
+        return frozenset()
+
+
+def batch_repairs():
+    """A repair target for each finished batch some of whose files were deleted by hand."""
+    _folder_names.cache_clear()
+    repairs = []
+    for manifest in batch_manifests():
+        if not os.path.exists(manifest):
+            continue  # the batch has not run yet: it makes everything
+        layer, batch = Path(manifest).parent.name, Path(manifest).stem
+        members = batch_members(layer, batch)
+        missing = missing_outputs(members, layer, FORMATS, _folder_names)
+        if missing:
+            token = repair_token(batch_state(layer, batch), missing)
+            repairs.append(f"{RESULTS}/batches/{layer}/{batch}.repair-{token}")
+    return repairs
+
+
+# ---------------------------------------------------------------- targets
+
+
+def step_targets(name):
+    """Input function for a rule that needs every output of a step (e.g. every figure).
+
+    One job per subject: those files. With batches: the batches' manifests, which stand
+    for them, so that no per-subject job is ever scheduled beside the batches.
+    """
+
+    def targets(wildcards):
+        if BATCHES:
+            return batch_manifests()
+        return [
+            path
+            for layer, subject in subject_layers()
+            for path in STEPS[name].paths(layer, subject, FORMATS[name])
+        ]
+
+    targets.__name__ = f"{name}_targets"
+    return targets
+
+
+def all_outputs(wildcards):
+    """Every product: each step's outputs (and, from an export, the mark tables).
+
+    Intermediates are requested too, so that one deleted by hand is made again. With
+    batches, the batches' manifests stand for their subjects' files, and a finished batch
+    with files deleted by hand gets a repair job that makes just those again.
+    """
+    targets = []
+    if FROM_EXPORT:
+        targets += [marks_table(layer, subject) for layer, subject in subject_layers()]
+    if BATCHES:
+        return targets + batch_manifests() + batch_repairs()
+    for layer, subject in subject_layers():
+        targets += subject_outputs(layer, subject)
+    return targets
 
 
 def ingest_inputs(wildcards):
@@ -152,78 +340,3 @@ def ingest_settings():
         for k, v in PANOPTES.items()
         if k not in ("export", "images", "subject_export")
     }
-
-
-def batch_of(subject):
-    """The batch a subject belongs to: fixed by its id, so it never moves between runs."""
-    return zlib.crc32(subject.encode()) % config["batches"]
-
-
-_BATCHES = {}
-
-
-def batch_members(layer, batch):
-    """(subject, image, marks) of the subjects of one batch that have this layer, sorted."""
-    table = subjects()
-    if _BATCHES.get("table") is not table:  # deal all subjects once, not once per batch
-        dealt = {}
-        for subject, entry in sorted(table.items()):
-            for name in LAYERS:
-                if entry[name] is not None:
-                    key = (name, batch_of(subject))
-                    dealt.setdefault(key, []).append(
-                        (subject, entry["image"], entry[name])
-                    )
-        _BATCHES.update(table=table, dealt=dealt)
-    return _BATCHES["dealt"].get((layer, int(batch)), [])
-
-
-def members_of_batch(wildcards):
-    return batch_members(wildcards.layer, wildcards.batch)
-
-
-def batch_inputs(wildcards):
-    members = batch_members(wildcards.layer, wildcards.batch)
-    return {
-        "images": [image for _, image, _ in members],
-        "marks": [marks for _, _, marks in members],
-    }
-
-
-def subject_outputs(layer, subject):
-    return [
-        f"results/histogram/{layer}/{subject}.npy",
-        f"results/zoom/{layer}/{subject}.npy",
-        *(
-            f"results/figures/{layer}/{subject}.{fmt}"
-            for fmt in config["overlay"]["formats"]
-        ),
-    ]
-
-
-def all_outputs(wildcards):
-    """Every product: histograms, zoomed arrays, figures (and, from an export, mark tables).
-
-    Intermediates are requested too, so that one deleted by hand is rebuilt. With batches,
-    the batches' manifests stand for their subjects' files; a file of a finished batch that
-    has gone missing is requested itself, and the per-subject rules make it again (the same
-    bytes), without rerunning the batch.
-    """
-    targets = []
-    batches = set()
-    for subject, entry in subjects().items():
-        for layer in LAYERS:
-            if entry[layer] is None:
-                continue
-            if FROM_EXPORT:
-                targets.append(entry[layer])
-            if not config["batches"]:
-                targets += subject_outputs(layer, subject)
-                continue
-            manifest = f"results/batches/{layer}/{batch_of(subject)}.tsv"
-            batches.add(manifest)
-            if os.path.exists(manifest):
-                targets += [
-                    p for p in subject_outputs(layer, subject) if not os.path.exists(p)
-                ]
-    return targets + sorted(batches)

@@ -1,76 +1,71 @@
-# Per subject and layer: histogram of mark centres -> zoomed array -> overlay figure.
+# The per-subject chain: one rule per step of zooheat.pipeline.STEPS (histogram -> zoom ->
+# overlay), named after the step, made from the step's entry (output, inputs, settings); one
+# script runs any step. With `batches: N`, heatmap_batch runs the whole chain for a batch of
+# subjects in one job instead, writing the same files.
 
 
-rule histogram:
-    input:
-        image=subject_image,
-        marks=subject_marks,
-    output:
-        "results/histogram/{layer}/{subject}.npy",
-    log:
-        "logs/histogram/{layer}/{subject}.log",
-    conda:
-        "../envs/heatmap.yaml"
-    params:
-        bin_size=config["bin_size"],
-    script:
-        "../scripts/histogram.py"
+for step in STEPS:
+
+    rule:
+        name:
+            step
+        input:
+            unpack(step_inputs(step)),
+        output:
+            step_output(step),
+        log:
+            step_log(step),
+        conda:
+            "../envs/heatmap.yaml"
+        params:
+            step=step,
+            settings=SETTINGS[step],
+            build=BUILD,
+        script:
+            "../scripts/step.py"
 
 
-rule zoom:
-    input:
-        histogram=rules.histogram.output[0],
-        # only its size is read: the zoomed array has exactly the image's shape
-        image=subject_image,
-    output:
-        "results/zoom/{layer}/{subject}.npy",
-    log:
-        "logs/zoom/{layer}/{subject}.log",
-    conda:
-        "../envs/heatmap.yaml"
-    params:
-        bin_size=config["bin_size"],
-    script:
-        "../scripts/zoom.py"
-
-
-rule overlay:
-    input:
-        image=subject_image,
-        zoomed=rules.zoom.output[0],
-    output:
-        "results/figures/{layer}/{subject}.{format}",
-    log:
-        "logs/overlay/{layer}/{subject}.{format}.log",
-    wildcard_constraints:
-        format="png|pdf|svg",
-    conda:
-        "../envs/heatmap.yaml"
-    params:
-        title=overlay_title,
-        style=overlay_style(),
-    script:
-        "../scripts/overlay.py"
-
-
-# With `batches: N`, one job per batch and layer does the three steps above for all of the
-# batch's subjects in one process, skipping those whose inputs did not change. Its declared
-# output is a manifest; the per-subject files are the same as the per-subject rules make.
+# With `batches: N`, one job per batch and layer runs every step above for its subjects in one
+# process, skipping those whose inputs, settings and code did not change. Its declared output
+# is a manifest that stands for its subjects' files (rules that need every output of a step
+# depend on it through step_targets).
 rule heatmap_batch:
     input:
         unpack(batch_inputs),
     output:
-        manifest="results/batches/{layer}/{batch}.tsv",
+        manifest=batch_manifest("{layer}", "{batch}"),
     log:
         "logs/heatmap_batch/{layer}/{batch}.log",
-    wildcard_constraints:
-        batch="[0-9]+",
     conda:
         "../envs/heatmap.yaml"
     params:
         members=members_of_batch,
-        bin_size=config["bin_size"],
-        style=overlay_style(),
-        formats=config["overlay"]["formats"],
+        settings=SETTINGS,
+        formats=FORMATS,
+        state=state_of_batch,
+        build=BUILD,
     script:
         "../scripts/heatmap_batch.py"
+
+
+# Files of a finished batch deleted by hand: made again by the batch's code, after the batch
+# (rule all asks for this only then; the token changes with each repair).
+rule repair_batch:
+    input:
+        unpack(batch_inputs),
+        manifest=rules.heatmap_batch.output.manifest,
+    output:
+        marker=f"{RESULTS}/batches/{{layer}}/{{batch}}.repair-{{token}}",
+    log:
+        "logs/repair_batch/{layer}/{batch}-{token}.log",
+    wildcard_constraints:
+        token="[0-9a-f]{16}",
+    conda:
+        "../envs/heatmap.yaml"
+    params:
+        members=members_of_batch,
+        settings=SETTINGS,
+        formats=FORMATS,
+        state=state_of_batch,
+    script:
+        "../scripts/repair_batch.py"

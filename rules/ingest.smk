@@ -19,18 +19,20 @@ checkpoint ingest:
         "../envs/heatmap.yaml"
     threads: 2
     params:
-        # the settings the script reads from the config, here so that changing them reruns
+        # every setting the ingest reads: changing one reruns it
         layers=config["layers"],
         settings=ingest_settings(),
     script:
         "../scripts/ingest.py"
 
 
-# No export input and no settings params: a table that exists must never be "restored" because
-# the export or the settings changed (that is the ingest's job), only when it is missing.
+# The export and settings come from the ingest's summary, not the config: a table that exists
+# must never be "restored" because the export or the settings changed (that is the ingest's
+# job), only when it is missing; both inputs are ancient() for that reason.
 rule restore_marks:
     input:
         manifest=ancient(rules.ingest.output.manifest),
+        summary=ancient(rules.ingest.output.summary),
     output:
         marks_table("{layer}", "{subject}"),
     log:
@@ -39,4 +41,4 @@ rule restore_marks:
         "../envs/heatmap.yaml"
     threads: 1
     script:
-        "../scripts/ingest.py"
+        "../scripts/restore_marks.py"

@@ -72,7 +72,7 @@ def test_empty_marks_give_an_empty_heat_map_and_a_figure(image, tmp_path):
     assert np.load(tmp_path / "h.npy").sum() == 0
     with Image.open(tmp_path / "f.png") as figure:
         assert figure.size[0] > 300
-    assert "0 marks, 0 binned, 0 outside" in proc.stderr
+    assert "marks=0 binned=0 outside=0 max=0" in proc.stderr
 
 
 def test_marks_outside_the_image_are_reported(image, tmp_path):
@@ -80,8 +80,10 @@ def test_marks_outside_the_image_are_reported(image, tmp_path):
     marks.write_text("x,y\n10,20\n-5,20\n10,999\n")
     proc = plot(image, marks, tmp_path, "--histogram", tmp_path / "h.npy")
     assert proc.returncode == 0, proc.stderr
-    assert "3 marks, 1 binned, 2 outside" in proc.stderr
-    assert "warning: 2 marks lie outside the image and were not binned" in proc.stderr
+    assert "marks=3 binned=1 outside=2" in proc.stderr
+    assert "warning: scan: 2 of 3 marks lie outside the 384x390 image and were not binned" in (
+        proc.stderr
+    )
     assert np.load(tmp_path / "h.npy").sum() == 1
 
 

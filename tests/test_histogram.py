@@ -95,7 +95,7 @@ def test_zoom_rejects_a_histogram_of_another_bin_size():
 
 
 def test_saved_arrays_read_back_exactly_and_zero_blocks_take_no_disk(tmp_path):
-    from zooheat.steps import load_array, save_array
+    from zooheat.arrays import load_array, save_array
 
     zoomed = np.zeros((384, 390), dtype=np.uint8)
     zoomed[180:186, 156:162] = 14

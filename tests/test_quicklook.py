@@ -69,13 +69,23 @@ def test_bad_inputs():
 
 
 def test_overlay_step_uses_the_quicklook_renderer(tmp_path):
-    from zooheat.steps import overlay_step, save_array
+    from zooheat.arrays import save_array
+    from zooheat.pipeline import run_step
 
     image = tmp_path / "i.png"
     Image.fromarray(np.full((24, 30), 200, dtype=np.uint8)).save(image)
     zoomed = np.zeros((24, 30), dtype=np.uint8)
     zoomed[:6, :6] = 3
     save_array(zoomed, tmp_path / "z.npy")
-    overlay_step(image, tmp_path / "z.npy", tmp_path / "f.png", title="t", renderer="quicklook")
+    run_step(
+        "overlay",
+        subject="s",
+        layer="blobs",
+        image=image,
+        marks=None,
+        inputs={"zoom": tmp_path / "z.npy"},
+        output=tmp_path / "f.png",
+        settings={"style": {"renderer": "quicklook"}},
+    )
     with Image.open(tmp_path / "f.png") as figure:
         assert figure.size[1] == 24 + CAPTION  # the image's own grid, not a matplotlib figure

@@ -37,7 +37,7 @@ def test_plot_reproduces_the_seed_histogram(reference, tmp_path):
     assert zoomed.shape == (384, 390)
     assert np.array_equal(zoomed, block_expansion(expected, 6))
     assert f.stat().st_size > 10_000
-    assert "36 marks, 36 binned, 0 outside" in proc.stderr
+    assert "marks=36 binned=36 outside=0 max=14" in proc.stderr
 
 
 def test_seed_zoom_is_off_the_scan_grid_and_ours_is_not(reference):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -131,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plot(args: argparse.Namespace) -> None:
-    from zooheat.steps import histogram_step, overlay_step, overlay_style, zoom_step
+    from zooheat.pipeline import SubjectData, overlay_style, step_settings, write_outputs
 
     style = {
         "cmap": args.cmap,
@@ -146,24 +145,22 @@ def _plot(args: argparse.Namespace) -> None:
     figure_format(args.output)
     if args.bin_size < 1:
         raise ZooheatError(f"--bin-size must be >= 1, got {args.bin_size}")
-    with tempfile.TemporaryDirectory(prefix="zooheat-") as scratch:
-        histogram = args.histogram or Path(scratch) / "histogram.npy"
-        zoomed = args.zoomed or Path(scratch) / "zoomed.npy"
-        print(
-            histogram_step(args.image, args.marks, histogram, bin_size=args.bin_size),
-            file=sys.stderr,
-        )
-        print(zoom_step(histogram, args.image, zoomed, bin_size=args.bin_size), file=sys.stderr)
-        print(
-            overlay_step(
-                args.image,
-                zoomed,
-                args.output,
-                title=args.title if args.title is not None else args.image.name,
-                **style,
-            ),
-            file=sys.stderr,
-        )
+    config = {"bin_size": args.bin_size, "overlay": style}
+    data = SubjectData(
+        args.image.stem,
+        args.marks.stem,
+        image=args.image,
+        marks=args.marks,
+        settings=step_settings(config),
+        title=args.title if args.title is not None else args.image.name,
+    )
+    targets = {
+        "histogram": [args.histogram] if args.histogram else [],
+        "zoom": [args.zoomed] if args.zoomed else [],
+        "overlay": [args.output],
+    }
+    for line in write_outputs(data, targets):
+        print(line, file=sys.stderr)
 
 
 def _example(args: argparse.Namespace) -> None:

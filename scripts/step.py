@@ -1,0 +1,21 @@
+# Snakemake adapter: one step of the per-subject chain (zooheat.pipeline.STEPS) for one
+# subject and layer. The step's name and settings come through params, its files through
+# input: the subject's image and marks, and earlier steps' outputs by step name.
+from zooheat.jobs import snakemake_job
+from zooheat.pipeline import run_step
+
+with snakemake_job(snakemake.log[0]) as log:
+    inputs = dict(snakemake.input.items())
+    print(
+        run_step(
+            snakemake.params.step,
+            subject=snakemake.wildcards.subject,
+            layer=snakemake.wildcards.layer,
+            image=inputs.pop("image", None),
+            marks=inputs.pop("marks", None),
+            inputs=inputs,
+            output=snakemake.output[0],
+            settings=snakemake.params.settings,
+        ),
+        file=log,
+    )

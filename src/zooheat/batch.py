@@ -1,0 +1,205 @@
+"""Many subjects' chains in one process: the workflow's ``batches: N`` mode.
+
+One batch job runs :func:`zooheat.pipeline.run_chain` for each of its subjects and writes
+exactly the files the per-subject jobs write (the same paths, the same bytes). A subject is
+skipped when nothing that shapes its files changed since the batch last made them and all
+of them exist: its image and mark table (by content), the steps' settings, and zooheat's
+code and the versions of the packages it runs on (:func:`zooheat.provenance.build_key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from zooheat.errors import ZooheatError
+from zooheat.fileio import write_if_changed
+from zooheat.pipeline import RESULTS, STEPS, SubjectData, chain_outputs, run_chain
+from zooheat.provenance import build_key
+
+__all__ = [
+    "BatchMember",
+    "BatchRow",
+    "finish_repair",
+    "manifest_text",
+    "missing_outputs",
+    "repair_token",
+    "run_batch",
+]
+
+PathLike = str | os.PathLike[str]
+
+
+class BatchMember(NamedTuple):
+    """One subject of a batch, with its files for the batch's layer."""
+
+    subject: str
+    image: str
+    marks: str
+
+
+class BatchRow(NamedTuple):
+    """What the batch knows of one subject: the steps' facts, and whether it was made now."""
+
+    subject: str
+    facts: dict[str, int | float]
+    made: bool
+
+
+def _read(path: PathLike) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""  # the step that reads it says what is wrong
+
+
+def _settings_key(settings: Mapping[str, Any], formats: Mapping[str, Sequence[str]]) -> bytes:
+    facts = {"settings": settings, "formats": {k: list(v) for k, v in formats.items()}}
+    return (json.dumps(facts, sort_keys=True, default=str) + build_key()).encode()
+
+
+def run_batch(
+    members: Sequence[BatchMember],
+    layer: str,
+    *,
+    settings: Mapping[str, Mapping[str, Any]],
+    formats: Mapping[str, Sequence[str]],
+    state: PathLike,
+    results: PathLike = RESULTS,
+    log: IO[str] | None = None,
+) -> list[BatchRow]:
+    """Run the chain for every member whose files are missing or out of date.
+
+    Parameters
+    ----------
+    members : sequence of BatchMember
+        The batch's subjects.
+    layer : str
+        The layer.
+    settings : mapping
+        Every step's settings, by step name (:func:`zooheat.pipeline.step_settings`).
+    formats : mapping
+        Formats by step name, for the steps written in several formats.
+    state : path-like
+        JSON file where the batch remembers, per subject, the key its files were made with
+        and their facts.
+    results : path-like
+        The results folder.
+    log : text stream, optional
+        Where warnings go, one line each, naming the subject.
+
+    Returns
+    -------
+    list of BatchRow
+        One per member, in the members' order.
+
+    Raises
+    ------
+    ZooheatError
+        After every other subject is done and the state saved: which subjects failed, and
+        why, one line each.
+    """
+    base_key = _settings_key(settings, formats)
+    state_path = Path(state)
+    try:
+        known = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    rows: list[BatchRow] = []
+    failures: list[str] = []
+    for member in members:
+        outputs = chain_outputs(layer, member.subject, formats, results)
+        key = hashlib.sha256(
+            b"\0".join([base_key, _read(member.image), _read(member.marks)])
+        ).hexdigest()
+        previous = known.get(member.subject)
+        if previous and previous[0] == key and all(os.path.exists(p) for p in outputs):
+            rows.append(BatchRow(member.subject, previous[1], False))
+            continue
+        data = SubjectData(
+            member.subject, layer, image=member.image, marks=member.marks, settings=settings
+        )
+        try:
+            done = run_chain(data, formats, results=results)
+        except ZooheatError as exc:
+            failures.append(f"{member.subject}: {exc}")
+            known.pop(member.subject, None)
+            continue
+        facts = {k: v for result in done for k, v in result.facts.items()}
+        known[member.subject] = [key, facts]
+        rows.append(BatchRow(member.subject, facts, True))
+        if log is not None:
+            for result in done:
+                for warning in result.warnings:
+                    print(f"warning: {member.subject}: {warning}", file=log)
+    write_if_changed(state_path, json.dumps(known, sort_keys=True).encode())
+    if failures:
+        raise ZooheatError(
+            f"{len(failures)} of {len(members)} subjects failed:\n" + "\n".join(failures)
+        )
+    return rows
+
+
+def manifest_text(rows: Sequence[BatchRow]) -> str:
+    """Return the batch manifest: a row per subject, a column per fact of the steps (TSV)."""
+    columns = [name for step in STEPS.values() for name in step.facts]
+    lines = ["\t".join(["subject", *columns]) + "\n"]
+    for row in rows:
+        lines.append("\t".join([row.subject, *(str(row.facts.get(c, "")) for c in columns)]) + "\n")
+    return "".join(lines)
+
+
+def missing_outputs(
+    members: Sequence[BatchMember],
+    layer: str,
+    formats: Mapping[str, Sequence[str]],
+    listing: Callable[[str], frozenset[str]],
+    results: PathLike = RESULTS,
+) -> list[str]:
+    """Return the members' output paths that are not on disk.
+
+    ``listing(folder)`` gives the names in a folder: one listing per folder serves every
+    subject, where checking each file would cost a system call per file.
+    """
+    missing = []
+    for member in members:
+        for path in chain_outputs(layer, member.subject, formats, results):
+            folder, _, name = path.rpartition("/")
+            if name not in listing(folder):
+                missing.append(path)
+    return missing
+
+
+def repair_token(state: PathLike, missing: Sequence[str]) -> str:
+    """Name the repair of a batch whose files ``missing`` are gone.
+
+    The name changes after each repair (:func:`finish_repair` touches ``state``), so files
+    lost again later get a repair of their own, and stays the same until then (a dry run
+    and the run after it agree).
+
+    Examples
+    --------
+    >>> repair_token("/nonexistent/state.json", ["results/figures/blobs/1.png"])
+    '7c67283201202dc4'
+    """
+    try:
+        stamp = os.stat(state).st_mtime_ns
+    except FileNotFoundError:
+        stamp = 0
+    text = "\n".join([str(stamp), *sorted(missing)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def finish_repair(state: PathLike, marker: PathLike) -> None:
+    """Record that a batch was repaired: touch its state, write ``marker``, drop older markers."""
+    marker = Path(marker)
+    for old in marker.parent.glob(marker.name.rpartition("-")[0] + "-*"):
+        if old != marker:
+            old.unlink(missing_ok=True)
+    os.utime(state)
+    marker.write_bytes(b"")

@@ -1,0 +1,541 @@
+"""The per-subject chain, defined once: each step's inputs, output path and function.
+
+For one subject and one layer, in order:
+
+=========  =======================  ================================================
+step       reads                    writes (under ``results/``)
+=========  =======================  ================================================
+histogram  image size, marks        ``histogram/{layer}/{subject}.npy``
+zoom       histogram, image size    ``zoom/{layer}/{subject}.npy``
+overlay    image, zoom              ``figures/{layer}/{subject}.{format}``
+=========  =======================  ================================================
+
+Everything that runs the chain takes it from :data:`STEPS`: the workflow's per-subject
+rules (their outputs, inputs and settings, through ``rules/common.smk``), ``rule all`` (every
+step's outputs), the batch job (:mod:`zooheat.batch`: the whole chain for many subjects in one
+process) and ``zooheat plot``. Adding a step is: a function that computes its product, its
+:class:`Step` entry here, and a rule that uses the entry's path (README, *Adding a step*).
+
+A step's product is computed from a :class:`SubjectData`, which loads each of the subject's
+inputs once, when first asked for, and hands over an earlier step's product either from
+memory (the chain in one process) or from that step's file (one job per step): the same
+function makes the same bytes either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from zooheat.arrays import array_bytes, load_array
+from zooheat.errors import ZooheatError
+from zooheat.fileio import write_if_changed
+from zooheat.histogram import histogram_of_marks, zoom_to_image
+from zooheat.images import image_size, read_image
+from zooheat.marks import Marks, read_marks
+from zooheat.style import OverlayStyle, figure_format
+
+__all__ = [
+    "RESULTS",
+    "SOURCES",
+    "STEPS",
+    "Step",
+    "StepResult",
+    "SubjectData",
+    "chain_outputs",
+    "figure_title",
+    "overlay_style",
+    "render_figure",
+    "run_chain",
+    "run_step",
+    "step_settings",
+    "write_outputs",
+]
+
+PathLike = str | os.PathLike[str]
+Settings = Mapping[str, Any]
+
+#: The folder every step's outputs go under (the workflow's ``results/``).
+RESULTS = "results"
+#: A subject's own files a step may read: its image and its mark table for the layer.
+SOURCES = ("image", "marks")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What a step computed for one subject and layer.
+
+    Attributes
+    ----------
+    value : object
+        The product later steps use (what the step's file holds), or None.
+    facts : dict
+        Numbers worth a column in a batch's manifest and a word in the log.
+    warnings : tuple of str
+        Things the user should look at (marks outside the image, ...).
+    """
+
+    value: Any
+    facts: dict[str, int | float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the per-subject chain.
+
+    Attributes
+    ----------
+    name : str
+        The step's (and its rule's) name.
+    output : str
+        Output path pattern under :data:`RESULTS`, with ``{layer}`` and ``{subject}`` (and
+        ``{format}`` for a step written in several formats).
+    inputs : tuple of str
+        What the step reads: :data:`SOURCES` and earlier steps' names. These are the files
+        of its rule's input.
+    settings : callable
+        ``settings(config)``: the values of the workflow config the step depends on (JSON);
+        a change in them remakes exactly this step's outputs.
+    compute : callable
+        ``compute(data, settings) -> StepResult``.
+    encode : callable
+        ``encode(result, data, settings, format) -> bytes``: one output file's bytes.
+    decode : callable, optional
+        ``decode(path)``: the product back from the step's file, for later steps run as
+        separate jobs.
+    formats : callable, optional
+        ``formats(config)``: the formats to write, when ``output`` has ``{format}``.
+    sparse : bool
+        Write the file sparse (zero blocks as holes): for mostly-zero arrays.
+    facts : tuple of str
+        The names of the numbers ``compute`` reports (:attr:`StepResult.facts`), in the
+        order of a batch manifest's columns.
+    """
+
+    name: str
+    output: str
+    inputs: tuple[str, ...]
+    settings: Callable[[Settings], dict[str, Any]]
+    compute: Callable[[SubjectData, Settings], StepResult]
+    encode: Callable[[StepResult, SubjectData, Settings, str], bytes]
+    decode: Callable[[PathLike], Any] | None = None
+    formats: Callable[[Settings], tuple[str, ...]] | None = None
+    sparse: bool = False
+    facts: tuple[str, ...] = ()
+
+    def pattern(self, results: PathLike = RESULTS) -> str:
+        """Return the output path pattern under ``results``."""
+        return f"{Path(results).as_posix()}/{self.output}"
+
+    def paths(
+        self,
+        layer: str,
+        subject: str,
+        formats: Sequence[str] = (),
+        results: PathLike = RESULTS,
+    ) -> list[str]:
+        """Return the output paths of one subject and layer (one per format, if it has any)."""
+        pattern = self.pattern(results)
+        if self.formats is None:
+            return [pattern.format(layer=layer, subject=subject)]
+        return [pattern.format(layer=layer, subject=subject, format=f) for f in formats]
+
+    def output_formats(self, config: Settings) -> tuple[str, ...]:
+        """Return the formats the config asks this step for (``()`` for a single file)."""
+        return () if self.formats is None else tuple(self.formats(config))
+
+
+def figure_title(subject: str, layer: str) -> str:
+    """Return the title of a subject's figure.
+
+    Examples
+    --------
+    >>> figure_title("15000000", "blobs")
+    '15000000 · blobs'
+    """
+    return f"{subject} · {layer}"
+
+
+class SubjectData:
+    """One subject and layer: its inputs and products, each loaded or computed once when asked.
+
+    Parameters
+    ----------
+    subject, layer : str
+        Which subject and layer.
+    image : path-like
+        The subject image.
+    marks : path-like, optional
+        The layer's mark table (not needed by a step that does not read it).
+    settings : mapping
+        Each step's settings by step name (those of the steps that may be computed here).
+    files : mapping, optional
+        Earlier steps' output files by step name: their products are read from these
+        instead of computed.
+    title : str, optional
+        The figure's title (default :func:`figure_title`).
+    """
+
+    def __init__(
+        self,
+        subject: str,
+        layer: str,
+        *,
+        image: PathLike | None = None,
+        marks: PathLike | None = None,
+        settings: Mapping[str, Settings],
+        files: Mapping[str, PathLike] | None = None,
+        title: str | None = None,
+    ) -> None:
+        self.subject = subject
+        self.layer = layer
+        self.title = figure_title(subject, layer) if title is None else title
+        self.image_path = image
+        self.marks_path = marks
+        self.settings = settings
+        self.files = dict(files or {})
+        self._results: dict[str, StepResult] = {}
+
+    def _source(self, path: PathLike | None, what: str) -> PathLike:
+        if path is None:
+            raise ZooheatError(f"subject {self.subject}, layer {self.layer}: no {what} given")
+        return path
+
+    @functools.cached_property
+    def pixels(self) -> np.ndarray:
+        """The image's pixels (:func:`zooheat.images.read_image`)."""
+        return read_image(self._source(self.image_path, "image"))
+
+    @functools.cached_property
+    def image_size(self) -> tuple[int, int]:
+        """``(rows, cols)`` of the image (only its header is read, unless already decoded)."""
+        if "pixels" in self.__dict__:
+            return self.pixels.shape[:2]
+        return image_size(self._source(self.image_path, "image"))
+
+    @functools.cached_property
+    def marks(self) -> Marks:
+        """The layer's mark table."""
+        return read_marks(self._source(self.marks_path, "mark table"))
+
+    def result(self, name: str) -> StepResult:
+        """Return step ``name``'s result, computed here (once) from this subject's data."""
+        if name not in self._results:
+            step = STEPS[name]
+            with _about(self.describe(step)):
+                self._results[name] = step.compute(self, self.settings[name])
+        return self._results[name]
+
+    def product(self, name: str) -> Any:
+        """Return step ``name``'s product: from its file if one was given, else computed."""
+        if name in self.files:
+            if name not in self._results:
+                decode = STEPS[name].decode
+                assert decode is not None, f"step {name} has no decoder"
+                self._results[name] = StepResult(decode(self.files[name]))
+            return self._results[name].value
+        return self.result(name).value
+
+    def describe(self, step: Step) -> str:
+        """Name the files a step reads, for messages."""
+        names = []
+        for source in step.inputs:
+            if source == "image":
+                names.append(str(self.image_path))
+            elif source == "marks":
+                names.append(str(self.marks_path))
+            else:
+                names.append(str(self.files.get(source, f"{source} of {self.subject}")))
+        return ", ".join(names)
+
+
+@contextlib.contextmanager
+def _about(source: str) -> Iterator[None]:
+    """Report the library's ValueError or TypeError as a ZooheatError naming the input."""
+    try:
+        yield
+    except ZooheatError:
+        raise  # already names its file (MarksError is a ValueError too)
+    except (ValueError, TypeError) as exc:
+        raise ZooheatError(f"{source}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def _bin_size(config: Settings) -> dict[str, Any]:
+    return {"bin_size": config["bin_size"]}
+
+
+def _histogram(data: SubjectData, settings: Settings) -> StepResult:
+    marks = data.marks
+    rows, cols = data.image_size
+    histogram = histogram_of_marks(marks.x, marks.y, (rows, cols), settings["bin_size"])
+    facts = {
+        "marks": len(marks),
+        "binned": histogram.binned,
+        "outside": histogram.outside,
+        "max": int(histogram.counts.max(initial=0)),
+    }
+    warnings = ()
+    if histogram.outside:
+        warnings = (
+            f"{histogram.outside} of {len(marks)} marks lie outside the {rows}x{cols} image "
+            "and were not binned",
+        )
+    return StepResult(histogram.counts, facts, warnings)
+
+
+def _zoom(data: SubjectData, settings: Settings) -> StepResult:
+    zoomed = zoom_to_image(data.product("histogram"), data.image_size, settings["bin_size"])
+    return StepResult(zoomed)
+
+
+def _npy(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
+    return array_bytes(result.value)
+
+
+def _overlay_settings(config: Settings) -> dict[str, Any]:
+    # The look of the figure; which formats are written is not a setting of each file.
+    return {"style": {k: v for k, v in config["overlay"].items() if k != "formats"}}
+
+
+def _overlay_formats(config: Settings) -> tuple[str, ...]:
+    return tuple(config["overlay"]["formats"])
+
+
+def _overlay(data: SubjectData, settings: Settings) -> StepResult:
+    return StepResult(None)  # drawn once per format, by _figure
+
+
+def _figure(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
+    return render_figure(
+        data.pixels,
+        data.product("zoom"),
+        fmt,
+        title=data.title,
+        style=overlay_style(settings["style"]),
+    )
+
+
+def overlay_style(style: Settings) -> OverlayStyle:
+    """Check overlay settings (the ``overlay`` config keys but ``formats``); return a style."""
+    with _about("overlay settings"):
+        return OverlayStyle(**style)
+
+
+def render_figure(
+    pixels: np.ndarray, counts: np.ndarray, fmt: str, *, title: str | None, style: OverlayStyle
+) -> bytes:
+    """Render the overlay of ``counts`` on ``pixels`` as the bytes of a ``fmt`` file.
+
+    PNGs use ``style.renderer``; PDF and SVG always come from matplotlib.
+
+    Raises
+    ------
+    ValueError
+        The arrays do not fit each other.
+    """
+    if fmt == "png" and style.renderer == "quicklook":
+        from zooheat.quicklook import quicklook, quicklook_png
+
+        return quicklook_png(
+            quicklook(
+                pixels,
+                counts,
+                cmap=style.cmap,
+                alpha=style.alpha,
+                zeros_transparent=style.zeros_transparent,
+                caption=title or "",
+            )
+        )
+    # matplotlib is imported here so that the histogram and zoom steps do not pay for it
+    from zooheat.render import figure_bytes, overlay_figure
+
+    return figure_bytes(overlay_figure(pixels, counts, title=title, style=style), fmt)
+
+
+#: The chain, in order: every step once.
+STEPS: dict[str, Step] = {
+    step.name: step
+    for step in (
+        Step(
+            name="histogram",
+            output="histogram/{layer}/{subject}.npy",
+            inputs=("image", "marks"),
+            settings=_bin_size,
+            compute=_histogram,
+            encode=_npy,
+            decode=load_array,
+            sparse=True,
+            facts=("marks", "binned", "outside", "max"),
+        ),
+        Step(
+            name="zoom",
+            output="zoom/{layer}/{subject}.npy",
+            inputs=("histogram", "image"),
+            settings=_bin_size,
+            compute=_zoom,
+            encode=_npy,
+            decode=load_array,
+            sparse=True,
+        ),
+        Step(
+            name="overlay",
+            output="figures/{layer}/{subject}.{format}",
+            inputs=("image", "zoom"),
+            settings=_overlay_settings,
+            compute=_overlay,
+            encode=_figure,
+            formats=_overlay_formats,
+        ),
+    )
+}
+
+
+def step_settings(config: Settings) -> dict[str, dict[str, Any]]:
+    """Return every step's settings from a workflow config, by step name."""
+    return {name: step.settings(config) for name, step in STEPS.items()}
+
+
+def _format_of(step: Step, path: PathLike) -> str:
+    # A step written in several formats writes figures (figure_format checks the extension).
+    return Path(path).suffix.lstrip(".") if step.formats is None else figure_format(path)
+
+
+def _log_line(step: Step, data: SubjectData, result: StepResult, written: Sequence[str]) -> str:
+    facts = " ".join(f"{k}={v}" for k, v in result.facts.items())
+    line = f"{step.name} {data.subject} ({data.layer})"
+    if written:
+        line += ": " + ", ".join(map(str, written))
+    if facts:
+        line += f"; {facts}"
+    return "\n".join([line, *(f"warning: {data.subject}: {w}" for w in result.warnings)])
+
+
+def run_step(
+    name: str,
+    *,
+    subject: str,
+    layer: str,
+    image: PathLike | None,
+    marks: PathLike | None,
+    inputs: Mapping[str, PathLike],
+    output: PathLike,
+    settings: Settings,
+) -> str:
+    """Run one step for one subject and layer and write its output (one job of the workflow).
+
+    Parameters
+    ----------
+    name : str
+        The step (a key of :data:`STEPS`).
+    subject, layer : str
+        Which subject and layer (the figure's title names them).
+    image, marks : path-like
+        The subject's files.
+    inputs : mapping
+        Earlier steps' output files by step name, as the step's ``inputs`` name them.
+    output : path-like
+        The file to write; its extension is the format.
+    settings : mapping
+        The step's settings (``Step.settings(config)``).
+
+    Returns
+    -------
+    str
+        A line for the log (and warnings, each on a line of its own).
+
+    Raises
+    ------
+    ZooheatError
+        An input is missing or unusable; the message names the file.
+    """
+    step = STEPS[name]
+    data = SubjectData(
+        subject, layer, image=image, marks=marks, settings={name: settings}, files=inputs
+    )
+    result = data.result(name)
+    with _about(data.describe(step)):
+        content = step.encode(result, data, settings, _format_of(step, output))
+    write_if_changed(output, content, sparse=step.sparse)
+    return _log_line(step, data, result, [str(output)])
+
+
+def write_outputs(data: SubjectData, targets: Mapping[str, Sequence[PathLike]]) -> list[str]:
+    """Compute in this process the steps ``targets`` names and write their files.
+
+    Each product is computed once and handed to later steps in memory; the files are those
+    :func:`run_step` writes, byte for byte.
+
+    Parameters
+    ----------
+    data : SubjectData
+        The subject, with the settings of every step that will be computed.
+    targets : mapping
+        Output paths by step name (a step's format is its path's extension), in chain order.
+
+    Returns
+    -------
+    list of str
+        A log line per step (and its warnings).
+    """
+    lines = []
+    for name, paths in targets.items():
+        step = STEPS[name]
+        result = data.result(name)
+        for path in paths:
+            with _about(data.describe(step)):
+                content = step.encode(result, data, data.settings[name], _format_of(step, path))
+            write_if_changed(path, content, sparse=step.sparse)
+        lines.append(_log_line(step, data, result, paths))
+    return lines
+
+
+def run_chain(
+    data: SubjectData,
+    formats: Mapping[str, Sequence[str]],
+    *,
+    results: PathLike = RESULTS,
+) -> list[StepResult]:
+    """Run every step for one subject and layer in this process and write all its outputs.
+
+    Parameters
+    ----------
+    data : SubjectData
+        The subject, with every step's settings.
+    formats : mapping
+        Formats by step name, for the steps written in several formats.
+    results : path-like
+        The results folder.
+
+    Returns
+    -------
+    list of StepResult
+        One per step, in chain order.
+    """
+    targets = {
+        name: step.paths(data.layer, data.subject, formats.get(name, ()), results)
+        for name, step in STEPS.items()
+    }
+    write_outputs(data, targets)
+    return [data.result(name) for name in STEPS]
+
+
+def chain_outputs(
+    layer: str, subject: str, formats: Mapping[str, Sequence[str]], results: PathLike = RESULTS
+) -> list[str]:
+    """Return every step's output paths for one subject and layer, in chain order."""
+    return [
+        path
+        for step in STEPS.values()
+        for path in step.paths(layer, subject, formats.get(step.name, ()), results)
+    ]

@@ -1,0 +1,138 @@
+"""Batches: many subjects' chains in one process, skipping what did not change."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from zooheat import batch as batch_module
+from zooheat.batch import (
+    BatchMember,
+    finish_repair,
+    manifest_text,
+    missing_outputs,
+    repair_token,
+    run_batch,
+)
+from zooheat.errors import ZooheatError
+from zooheat.marks import write_marks
+from zooheat.pipeline import STEPS, chain_outputs, step_settings
+from zooheat.synthetic import synthetic_subject
+
+CONFIG = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
+SETTINGS = step_settings(CONFIG)
+FORMATS = {name: step.output_formats(CONFIG) for name, step in STEPS.items()}
+
+
+@pytest.fixture
+def members(tmp_path):
+    made = []
+    for i in range(3):
+        synthetic = synthetic_subject(i)
+        image, marks = tmp_path / f"s{i}.png", tmp_path / f"s{i}.csv"
+        Image.fromarray(synthetic.image).save(image)
+        write_marks(synthetic.marks["blobs"], marks)
+        made.append(BatchMember(f"s{i}", str(image), str(marks)))
+    return made
+
+
+def batch(members, tmp_path, **kwargs):
+    return run_batch(
+        members,
+        "blobs",
+        settings=SETTINGS,
+        formats=FORMATS,
+        state=tmp_path / "state.json",
+        results=tmp_path / "results",
+        **kwargs,
+    )
+
+
+def stamps(tmp_path):
+    results = tmp_path / "results"
+    return {str(p.relative_to(results)): p.stat().st_mtime_ns for p in results.rglob("*.*")}
+
+
+def test_only_what_changed_is_made_again(members, tmp_path):
+    rows = batch(members, tmp_path)
+    assert [(r.subject, r.made) for r in rows] == [("s0", True), ("s1", True), ("s2", True)]
+    assert set(rows[0].facts) == {"marks", "binned", "outside", "max"}
+    first = stamps(tmp_path)
+    assert len(first) == 3 * 3
+
+    assert not any(r.made for r in batch(members, tmp_path))
+    assert stamps(tmp_path) == first
+
+    marks = Path(members[1].marks)
+    lines = marks.read_text().splitlines()
+    marks.write_text("\n".join([*lines, lines[-1]]) + "\n")  # one more mark
+    rows = batch(members, tmp_path)
+    assert [r.subject for r in rows if r.made] == ["s1"]
+    assert rows[1].facts["marks"] == len(lines)  # the header's line is now the new mark's
+    changed = {k for k, v in stamps(tmp_path).items() if first[k] != v}
+    assert changed <= {"histogram/blobs/s1.npy", "zoom/blobs/s1.npy", "figures/blobs/s1.png"}
+
+
+def test_a_missing_output_or_a_new_build_remakes(members, tmp_path, monkeypatch):
+    batch(members, tmp_path)
+    figure = tmp_path / "results" / "figures" / "blobs" / "s2.png"
+    before = figure.read_bytes()
+    figure.unlink()
+    assert [r.subject for r in batch(members, tmp_path) if r.made] == ["s2"]
+    assert figure.read_bytes() == before
+    # another zooheat or other package versions: every subject is made again
+    monkeypatch.setattr(batch_module, "build_key", lambda: "another build")
+    assert all(r.made for r in batch(members, tmp_path))
+
+
+def test_a_failing_subject_is_named_after_the_others_are_done(members, tmp_path):
+    with open(members[0].marks, "a") as handle:
+        handle.write("1,2,3,oops\n")
+    with pytest.raises(ZooheatError) as caught:
+        batch(members, tmp_path)
+    message = str(caught.value)
+    assert message == (
+        f"1 of 3 subjects failed:\ns0: {members[0].marks}, line 70 (data row 69), "
+        "field 'r': expected a number, found 'oops'"
+    )
+    assert (tmp_path / "results" / "figures" / "blobs" / "s2.png").is_file()
+    assert set(json.loads((tmp_path / "state.json").read_text())) == {"s1", "s2"}
+
+
+def test_missing_outputs_are_found_by_listing_folders(members, tmp_path):
+    batch(members, tmp_path)
+    results = tmp_path / "results"
+    listings = []
+
+    def listing(folder):
+        listings.append(folder)
+        return frozenset(os.listdir(folder))
+
+    assert missing_outputs(members, "blobs", FORMATS, listing, results) == []
+    (results / "zoom" / "blobs" / "s1.npy").unlink()
+    missing = missing_outputs(members, "blobs", FORMATS, listing, results)
+    assert missing == [f"{results.as_posix()}/zoom/blobs/s1.npy"]
+    assert set(chain_outputs("blobs", "s1", FORMATS, results)) >= set(missing)
+
+
+def test_a_repair_is_named_anew_after_each_repair(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text("{}")
+    os.utime(state, ns=(1, 1))
+    lost = ["results/figures/blobs/s1.png"]
+    token = repair_token(state, lost)
+    assert repair_token(state, lost) == token  # a dry run and the run after agree
+    assert repair_token(state, ["results/zoom/blobs/s1.npy"]) != token
+    marker = tmp_path / f"3.repair-{token}"
+    older = tmp_path / "3.repair-0000000000000000"
+    older.write_bytes(b"")
+    finish_repair(state, marker)
+    assert marker.exists() and not older.exists()
+    assert repair_token(state, lost) != token  # the same file lost again: a new repair
+
+
+def test_the_manifest_has_a_column_per_fact():
+    rows = [batch_module.BatchRow("s1", {"marks": 3, "binned": 2, "outside": 1, "max": 2}, True)]
+    assert manifest_text(rows) == "subject\tmarks\tbinned\toutside\tmax\ns1\t3\t2\t1\t2\n"

@@ -1,0 +1,108 @@
+"""The one definition of the per-subject chain, run by real snakemake in both modes."""
+
+import hashlib
+import re
+import shutil
+import zlib
+
+import pytest
+
+from tests.conftest import jobs_run, snakemake
+from zooheat.pipeline import STEPS
+
+pytestmark = pytest.mark.workflow
+
+EXPORTED = ["15000000", "15000001", "15000002", "15000003"]
+LAYERS = ["blobs", "rings"]
+FORMATS = ["png", "svg"]
+# A rule a user adds downstream: it needs every figure, in either mode, through step_targets.
+FIGURE_INDEX = """
+rule figure_index:
+    input:
+        step_targets("overlay"),
+    output:
+        "results/figure-index.txt",
+    shell:
+        "ls results/figures/*/*.png > {output}"
+"""
+
+
+def configure(workdir, batches):
+    config = workdir / "config" / "config.yaml"
+    text = config.read_text().replace("formats: [png]", f"formats: [{', '.join(FORMATS)}]")
+    text = re.sub(r"^batches: \d+$", f"batches: {batches}", text, flags=re.MULTILINE)
+    config.write_text(text)
+
+
+def products(workdir):
+    """sha256 of every file the run made, but the batches' own bookkeeping."""
+    return {
+        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((workdir / "results").rglob("*"))
+        if p.is_file() and "batches" not in p.relative_to(workdir).parts
+    }
+
+
+def expected_files():
+    """What the one definition says each subject and layer gets, plus the ingest's files."""
+    files = {
+        "results/ingest/subjects.tsv",
+        "results/ingest/rejects.csv",
+        "results/ingest/ingest-summary.json",
+    }
+    for layer in LAYERS:
+        for subject in EXPORTED:
+            files.add(f"results/ingest/marks/{layer}/{subject}.csv")
+            for step in STEPS.values():
+                files.update(step.paths(layer, subject, FORMATS))
+    return files
+
+
+def test_both_modes_make_the_same_files_in_one_cold_run(workflow_copy):
+    per_subject = workflow_copy
+    batched = workflow_copy.parent / "batched"
+    shutil.copytree(per_subject, batched)
+    configure(per_subject, batches=0)
+    configure(batched, batches=3)
+
+    cold = snakemake(per_subject)
+    assert {rule for rule, _ in jobs_run(cold)} == set(STEPS)
+    cold_batched = snakemake(batched)
+    assert {rule for rule, _ in jobs_run(cold_batched)} == {"heatmap_batch"}
+
+    made = products(per_subject)
+    assert set(made) == expected_files()
+    assert products(batched) == made  # the same files, byte for byte
+
+    for workdir in (per_subject, batched):
+        dry = snakemake(workdir, "-n")
+        assert jobs_run(dry) == []
+        assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_a_rule_needing_every_figure_runs_after_the_batches_alone(workflow_copy):
+    wd = workflow_copy
+    configure(wd, batches=3)
+    (wd / "rules" / "figure_index.smk").write_text(FIGURE_INDEX)
+    snakefile = wd / "Snakefile"
+    snakefile.write_text(snakefile.read_text() + '\ninclude: "rules/figure_index.smk"\n')
+    target = ("all", "results/figure-index.txt")
+    # the ingest first: until the checkpoint has run, a dry run cannot see past it
+    assert [rule for rule, _ in jobs_run(snakemake(wd, "results/ingest/subjects.tsv"))] == []
+
+    dry = snakemake(wd, "-n", *target)
+    planned = [rule for rule, _ in jobs_run(dry)]
+    out = dry.stdout + dry.stderr
+    assert "rule figure_index:" in out
+    batches = len({zlib.crc32(s.encode()) % 3 for s in EXPORTED}) * len(LAYERS)
+    assert sorted(planned) == ["heatmap_batch"] * batches  # nothing else
+    assert not re.search(r"^rule (histogram|zoom|overlay):", out, re.MULTILINE)
+
+    run = snakemake(wd, *target)
+    out = run.stdout + run.stderr
+    assert sorted(rule for rule, _ in jobs_run(run)) == ["heatmap_batch"] * batches
+    assert not re.search(r"^rule (histogram|zoom|overlay):", out, re.MULTILINE)
+    # it ran after the batches: every figure was there to be listed
+    listed = (wd / "results" / "figure-index.txt").read_text().split()
+    assert listed == sorted(f"results/figures/{ly}/{s}.png" for ly in LAYERS for s in EXPORTED)
+    assert jobs_run(snakemake(wd, "-n", *target)) == []

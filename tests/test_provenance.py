@@ -1,0 +1,38 @@
+"""What made an output: the code digest and the package versions, found without a list."""
+
+import importlib.metadata as metadata
+import shutil
+
+from zooheat import provenance
+
+
+def test_package_versions_are_zooheats_requirements_and_theirs():
+    versions = provenance.package_versions()
+    for name in ("numpy", "matplotlib", "pillow", "pyarrow", "orjson", "pyyaml"):
+        assert versions[name] == metadata.version(name)
+    assert versions["contourpy"] == metadata.version("contourpy")  # matplotlib's, in turn
+    assert "pytest" not in versions and "snakemake" not in versions  # extras only
+    assert list(versions) == sorted(versions)
+
+
+def test_the_build_key_follows_the_code_and_the_versions(tmp_path, monkeypatch):
+    key = provenance.build_key()
+    assert key == provenance.build_key()
+
+    copy = tmp_path / "zooheat"
+    shutil.copytree(provenance._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for cached in (provenance.code_digest, provenance.build_key, provenance.package_versions):
+        cached.cache_clear()
+    monkeypatch.setattr(provenance, "_PACKAGE", copy)
+    assert provenance.build_key() == key  # the same code elsewhere: the same key
+    (copy / "histogram.py").write_text((copy / "histogram.py").read_text() + "\n# edited\n")
+    provenance.code_digest.cache_clear()
+    provenance.build_key.cache_clear()
+    edited = provenance.build_key()
+    assert edited != key
+
+    provenance.build_key.cache_clear()
+    monkeypatch.setattr(provenance, "package_versions", lambda: {"numpy": "0.0"})
+    assert provenance.build_key() not in (key, edited)
+    provenance.build_key.cache_clear()
+    provenance.code_digest.cache_clear()
