@@ -52,7 +52,7 @@ def test_checked_cells_give_the_same_classification_as_checked_ones():
     config = IngestConfig(layers=LAYERS)
     cache = SubjectDataCache(("Filename",), None)
     exact = classify(cells, config, cache)
-    fast = classify(cells, config, cache, loads=lambda text, column: json.loads(text), checked=True)
+    fast = classify(cells, config, cache, loads=json.loads, checked=True)
     assert exact == fast
 
 

@@ -198,6 +198,8 @@ class IngestConfig:
     filename_keys: tuple[str, ...] = FILENAME_KEYS
 
     def __post_init__(self) -> None:
+        # screen()'s answers by raw cells: a handful of distinct values in a whole export
+        object.__setattr__(self, "_screened", {})
         if not self.layers:
             raise ZooheatError("no layers: give at least one NAME=TASK:TOOL")
         names = [layer.name for layer in self.layers]
@@ -233,6 +235,64 @@ class IngestConfig:
             "gold_standard": self.gold_standard,
             "filename_keys": list(self.filename_keys),
         }
+
+    def screen(
+        self, workflow_id: str, workflow_version: str, gold_standard: str | None
+    ) -> tuple[str, str]:
+        """Check a row's workflow id and version and apply the filters, in their one order.
+
+        Workflow id, workflow filter, version, version filter, gold-standard filter: so a
+        row of another workflow is filtered whatever its version holds. The answer depends on
+        these three cells only and is remembered for them.
+
+        Returns
+        -------
+        tuple of str
+            The stripped workflow id and version.
+
+        Raises
+        ------
+        Filtered
+            The configuration leaves the row out.
+        Rejected
+            The workflow id or version is not valid.
+
+        Examples
+        --------
+        >>> config = IngestConfig(layers=(LayerSpec("blobs", "T3", 0),), workflow_id=7)
+        >>> config.screen(" 7", "12.3", None)
+        ('7', '12.3')
+        >>> config.screen("8", "bad", None)
+        Traceback (most recent call last):
+        ...
+        zooheat.panoptes.Filtered: other_workflow
+        """
+        key = (workflow_id, workflow_version, gold_standard)
+        answer = self._screened.get(key)  # type: ignore[attr-defined]
+        if answer is None:
+            answer = self._screen(*key)
+            if len(self._screened) > 4096:  # type: ignore[attr-defined]
+                self._screened.clear()  # type: ignore[attr-defined]
+            self._screened[key] = answer  # type: ignore[attr-defined]
+        if isinstance(answer, Exception):
+            raise answer.with_traceback(None)  # the remembered one, without its last traceback
+        return answer
+
+    def _screen(
+        self, workflow_cell: str, version_cell: str, gold_cell: str | None
+    ) -> tuple[str, str] | Exception:
+        try:
+            workflow_id = _checked("workflow_id", workflow_cell)
+            if not self.workflow_wanted(workflow_id):
+                return Filtered("other_workflow")
+            version = _checked("workflow_version", version_cell)
+        except Rejected as exc:
+            return exc
+        if not self.version_wanted(version):
+            return Filtered("other_version")
+        if gold_cell is not None and not self.gold_wanted(gold_cell):
+            return Filtered("gold_standard")
+        return workflow_id, version
 
     def workflow_wanted(self, workflow_id: str) -> bool:
         """Whether a row's (whole-number) workflow id passes the configured filter."""
@@ -704,11 +764,9 @@ class SubjectDataCache:
         return subject, SubjectInfo(safe_image_name(name), bool(entry.get("retired")))
 
 
-def _user(cells: RowCells, checked: bool) -> tuple[str, str]:
+def _user(cells: RowCells) -> tuple[str, str]:
     # Volunteers who are not logged in are exported as "not-logged-in-<ip hash>"; older
     # exports may leave user_name empty, and then the ip hash tells them apart.
-    if checked:
-        return cells.user_name, cells.user_id or ""
     name = cells.user_name.strip()
     user_id = "" if cells.user_id is None else _checked("user_id", cells.user_id)
     if name:
@@ -719,22 +777,19 @@ def _user(cells: RowCells, checked: bool) -> tuple[str, str]:
     return f"not-logged-in-{ip}", user_id
 
 
-JsonLoader = Callable[[str, str], Any]
-
-
 def classify(
     cells: RowCells,
     config: IngestConfig,
     subjects: SubjectDataCache,
     *,
-    loads: JsonLoader = _json,
+    loads: Callable[[str], Any] | None = None,
     checked: bool = False,
 ) -> Classification:
     """Validate one export row, filter it and extract its marks: the one definition of a row's fate.
 
     Checks run in a fixed order, so that a row is filtered or rejected for the same reason
-    whichever route read it: workflow id, workflow filter, version, version filter, gold
-    standard filter, classification id, volunteer, date, subject, metadata, annotations.
+    whichever route read it: :meth:`IngestConfig.screen` (workflow id and version, and the
+    filters), then classification id, volunteer, date, subject, metadata, annotations.
 
     Parameters
     ----------
@@ -745,9 +800,10 @@ def classify(
     subjects : SubjectDataCache
         Parses (and remembers) ``subject_data``.
     loads : callable, optional
-        ``loads(text, column)`` parses the ``metadata`` and ``annotations`` JSON. The default
-        raises :class:`Rejected` naming the column; a faster parser may be given if it gives
-        the same values for the texts it accepts and raises ``ValueError`` otherwise.
+        ``loads(text)`` parses the ``metadata`` and ``annotations`` JSON. By default
+        :mod:`json` does, and bad JSON is :class:`Rejected` naming the column; a faster parser
+        may be given if it gives the same values for the texts it accepts and raises
+        ``ValueError`` otherwise.
     checked : bool
         The scalar cells are already known to follow :data:`COLUMN_RULES` as they stand
         (nothing to strip; the user name not empty): their checks are skipped.
@@ -760,26 +816,27 @@ def classify(
     Rejected
         The row cannot be used; the exception names the column and the reason.
     """
-    workflow_id = cells.workflow_id if checked else _checked("workflow_id", cells.workflow_id)
-    if not config.workflow_wanted(workflow_id):
-        raise Filtered("other_workflow")
-    version = cells.workflow_version
-    if not checked:
-        version = _checked("workflow_version", version)
-    if not config.version_wanted(version):
-        raise Filtered("other_version")
-    if cells.gold_standard is not None and not config.gold_wanted(cells.gold_standard):
-        raise Filtered("gold_standard")
+    workflow_id, version = config.screen(
+        cells.workflow_id, cells.workflow_version, cells.gold_standard
+    )
     classification_id = cells.classification_id or ""
     if classification_id and not checked:
         classification_id = _checked("classification_id", classification_id)
-    user, user_id = _user(cells, checked)
+    if checked:  # a name with nothing to strip and a valid user id, as they stand
+        user, user_id = cells.user_name, cells.user_id or ""
+    else:
+        user, user_id = _user(cells)
     created_at = cells.created_at if checked else _checked("created_at", cells.created_at)
     subject, info = subjects.lookup(cells.subject_data, cells.subject_ids)
     dimensions = None
     if cells.metadata is not None:
-        dimensions = metadata_dimensions(loads(cells.metadata, "metadata"))
-    marks = marks_of_annotations(loads(cells.annotations, "annotations"), config.layers)
+        metadata = _json(cells.metadata, "metadata") if loads is None else loads(cells.metadata)
+        dimensions = metadata_dimensions(metadata)
+    if loads is None:
+        annotations = _json(cells.annotations, "annotations")
+    else:
+        annotations = loads(cells.annotations)
+    marks = marks_of_annotations(annotations, config.layers)
     return Classification(
         subject=subject,
         user=user,

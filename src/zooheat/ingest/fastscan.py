@@ -19,6 +19,7 @@ compare the outputs byte for byte.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,9 +40,12 @@ _SPACE = (
 )
 # A cell the exact route takes as it stands: its column's rule matched without stripping
 # (the rules' patterns hold no white space), and a user name with nothing to strip.
-_AS_IT_STANDS = {name: f"^({rule.pattern})$" for name, rule in COLUMN_RULES.items()} | {
+_AS_IT_STANDS = {name: f"^(?:{rule.pattern})$" for name, rule in COLUMN_RULES.items()} | {
     "user_name": rf"(?s)^[^{_SPACE}](.*[^{_SPACE}])?$"
 }
+
+
+_ROW_CELLS = functools.partial(tuple.__new__, RowCells)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ class Columns:
     def row_cells(self) -> Iterator[RowCells]:
         """Each row's cells, in order (None for a column the export does not have)."""
         columns = [self.cells.get(name) or repeat(None) for name in READ_COLUMNS]
-        return map(RowCells._make, zip(*columns, strict=False))  # repeat() is endless
+        # tuple.__new__ builds the named tuple in C (RowCells._make is Python): once per row
+        return map(_ROW_CELLS, zip(*columns, strict=False))  # repeat() is endless
 
 
 def split_chunk(data: bytes, columns: ExportColumns) -> Columns | None:

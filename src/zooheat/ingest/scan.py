@@ -83,11 +83,6 @@ class ScanTotals:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-def _orjson_loads(text: str, column: str) -> Any:
-    # The fast route's JSON parser: ValueError on anything orjson refuses.
-    return orjson.loads(text)
-
-
 def _quote(text: str) -> str:
     """Quote a CSV field the way csv.writer does (only when it must)."""
     if '"' in text or "," in text or "\n" in text or "\r" in text:
@@ -95,16 +90,15 @@ def _quote(text: str) -> str:
     return text
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else repr(value)
-
-
 def _mark_row(head: str, mark: tuple) -> str:
     """One mark table row: the classification's columns, then the mark's (see MARK_COLUMNS)."""
+    # Inline conditionals, not a helper per field: this runs for every mark of the export.
     _, task, tool, frame, x, y, r, rx, ry, angle, width, height = mark
     return (
-        f"{head}{_quote(task)},{tool},{frame},{x!r},{y!r},{_number(r)},{_number(rx)},"
-        f"{_number(ry)},{_number(angle)},{_number(width)},{_number(height)}\n"
+        f"{head}{_quote(task)},{tool},{frame},{x!r},{y!r},"
+        f"{'' if r is None else repr(r)},{'' if rx is None else repr(rx)},"
+        f"{'' if ry is None else repr(ry)},{'' if angle is None else repr(angle)},"
+        f"{'' if width is None else repr(width)},{'' if height is None else repr(height)}\n"
     )
 
 
@@ -184,7 +178,7 @@ class ChunkScanner:
         self.totals.rejected[where] += 1
 
     def _keep(self, c: Classification, line: int, pending: list[list[tuple]]) -> None:
-        pending[spooled.bucket_of(c.subject)].append(spool_record(c, line))
+        pending[int(c.subject) % spooled.BUCKETS].append(spool_record(c, line))
 
     def _exact(self, text: str, first_line: int, pending: list[list[tuple]]) -> None:
         """Take the records of ``text`` the exact way: :mod:`csv`, then :func:`parse_row`."""
@@ -233,14 +227,15 @@ class ChunkScanner:
                 unsure.append(i)
                 continue
             try:
-                c = classify(cells, config, subjects, loads=_orjson_loads, checked=True)
+                c = classify(cells, config, subjects, loads=orjson.loads, checked=True)
             except Filtered as exc:
                 filtered[exc.reason] += 1
                 continue
             except (Rejected, ValueError):  # orjson.JSONDecodeError is a ValueError
                 unsure.append(i)  # the exact route says why
                 continue
-            self._keep(c, first_line + i, pending)
+            # _keep's body, inline: once per row of the export
+            pending[int(c.subject) % spooled.BUCKETS].append(spool_record(c, first_line + i))
         taken = split.rows - len(unsure)
         self.totals.rows += taken  # the exact route counts the others
         self.totals.fast += taken
