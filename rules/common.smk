@@ -227,8 +227,15 @@ def batch_members(layer, batch):
     return _BATCHES["dealt"].get((layer, int(batch)), [])
 
 
-def members_of_batch(wildcards):
-    return batch_members(wildcards.layer, wildcards.batch)
+def batch_job(wildcards):
+    """What a batch job runs (zooheat.batch.run_batch's arguments): its subjects, the
+    steps' settings and formats, and where it remembers what it made."""
+    return {
+        "members": batch_members(wildcards.layer, wildcards.batch),
+        "settings": SETTINGS,
+        "formats": FORMATS,
+        "state": batch_state(wildcards.layer, wildcards.batch),
+    }
 
 
 def batch_inputs(wildcards):
@@ -246,10 +253,6 @@ def batch_manifest(layer, batch):
 def batch_state(layer, batch):
     """Where a batch remembers what its subjects' files were made from."""
     return f"{RESULTS}/batches/{layer}/{batch}.state.json"
-
-
-def state_of_batch(wildcards):
-    return batch_state(wildcards.layer, wildcards.batch)
 
 
 def batch_manifests():

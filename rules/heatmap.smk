@@ -39,10 +39,7 @@ rule heatmap_batch:
     conda:
         "../envs/heatmap.yaml"
     params:
-        members=members_of_batch,
-        settings=SETTINGS,
-        formats=FORMATS,
-        state=state_of_batch,
+        batch=batch_job,
         build=BUILD,
     script:
         "../scripts/heatmap_batch.py"
@@ -63,9 +60,6 @@ rule repair_batch:
     conda:
         "../envs/heatmap.yaml"
     params:
-        members=members_of_batch,
-        settings=SETTINGS,
-        formats=FORMATS,
-        state=state_of_batch,
+        batch=batch_job,
     script:
         "../scripts/repair_batch.py"

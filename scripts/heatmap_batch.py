@@ -7,13 +7,7 @@ from zooheat.jobs import snakemake_job
 
 manifest = Path(snakemake.output.manifest)
 with snakemake_job(snakemake.log[0]) as log:
-    rows = run_batch(
-        snakemake.params.members,
-        snakemake.wildcards.layer,
-        settings=snakemake.params.settings,
-        formats=snakemake.params.formats,
-        state=snakemake.params.state,
-        log=log,
-    )
+    job = snakemake.params.batch
+    rows = run_batch(layer=snakemake.wildcards.layer, log=log, **job)
     write_if_changed(manifest, manifest_text(rows).encode())
     print(f"{len(rows)} subjects, {sum(r.made for r in rows)} made again", file=log)

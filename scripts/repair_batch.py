@@ -3,13 +3,7 @@ from zooheat.batch import finish_repair, run_batch
 from zooheat.jobs import snakemake_job
 
 with snakemake_job(snakemake.log[0]) as log:
-    rows = run_batch(
-        snakemake.params.members,
-        snakemake.wildcards.layer,
-        settings=snakemake.params.settings,
-        formats=snakemake.params.formats,
-        state=snakemake.params.state,
-        log=log,
-    )
-    finish_repair(snakemake.params.state, snakemake.output.marker)
+    job = snakemake.params.batch
+    rows = run_batch(layer=snakemake.wildcards.layer, log=log, **job)
+    finish_repair(job["state"], snakemake.output.marker)
     print(f"{len(rows)} subjects, {sum(r.made for r in rows)} made again", file=log)

@@ -4,7 +4,6 @@ import itertools
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from zooheat.histogram import histogram_of_marks, zoom_to_image
 from zooheat.images import read_image
@@ -66,26 +65,3 @@ def test_bad_inputs():
         quicklook(np.ones((10, 10)), np.zeros((12, 12)))
     with pytest.raises(ValueError, match="unknown colour map"):
         quicklook(np.ones((10, 10)), np.zeros((10, 10)), cmap="nope")
-
-
-def test_overlay_step_uses_the_quicklook_renderer(tmp_path):
-    from zooheat.arrays import save_array
-    from zooheat.pipeline import run_step
-
-    image = tmp_path / "i.png"
-    Image.fromarray(np.full((24, 30), 200, dtype=np.uint8)).save(image)
-    zoomed = np.zeros((24, 30), dtype=np.uint8)
-    zoomed[:6, :6] = 3
-    save_array(zoomed, tmp_path / "z.npy")
-    run_step(
-        "overlay",
-        subject="s",
-        layer="blobs",
-        image=image,
-        marks=None,
-        inputs={"zoom": tmp_path / "z.npy"},
-        output=tmp_path / "f.png",
-        settings={"style": {"renderer": "quicklook"}},
-    )
-    with Image.open(tmp_path / "f.png") as figure:
-        assert figure.size[1] == 24 + CAPTION  # the image's own grid, not a matplotlib figure

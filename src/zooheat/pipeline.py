@@ -363,30 +363,29 @@ def render_figure(
     return figure_bytes(overlay_figure(pixels, counts, title=title, style=style), fmt)
 
 
+def _array_step(**fields: Any) -> Step:
+    """A step whose product is an array, saved as a sparse ``.npy`` and read back."""
+    return Step(encode=_npy, decode=load_array, sparse=True, **fields)
+
+
 #: The chain, in order: every step once.
 STEPS: dict[str, Step] = {
     step.name: step
     for step in (
-        Step(
+        _array_step(
             name="histogram",
             output="histogram/{layer}/{subject}.npy",
             inputs=("image", "marks"),
             settings=_bin_size,
             compute=_histogram,
-            encode=_npy,
-            decode=load_array,
-            sparse=True,
             facts=("marks", "binned", "outside", "max"),
         ),
-        Step(
+        _array_step(
             name="zoom",
             output="zoom/{layer}/{subject}.npy",
             inputs=("histogram", "image"),
             settings=_bin_size,
             compute=_zoom,
-            encode=_npy,
-            decode=load_array,
-            sparse=True,
         ),
         Step(
             name="overlay",
