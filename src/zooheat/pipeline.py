@@ -364,7 +364,7 @@ def render_figure(
 
 
 def _array_step(**fields: Any) -> Step:
-    """A step whose product is an array, saved as a sparse ``.npy`` and read back."""
+    """Make a step whose product is an array, saved as a sparse ``.npy`` and read back."""
     return Step(encode=_npy, decode=load_array, sparse=True, **fields)
 
 
