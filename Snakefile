@@ -23,6 +23,7 @@ validate(config, "config/schema.yaml", set_default=True)
 include: "rules/common.smk"
 include: "rules/ingest.smk"
 include: "rules/heatmap.smk"
+include: "rules/summary.smk"
 
 
 rule all:

@@ -11,6 +11,7 @@ from pathlib import Path
 try:
     from zooheat.batch import BatchMember, missing_outputs, repair_token
     from zooheat.pipeline import RESULTS, STEPS, step_settings
+    from zooheat.summary import SubjectLayer
     from zooheat.provenance import build_key
     from zooheat.style import FIGURE_FORMATS
 except ImportError as exc:
@@ -45,8 +46,9 @@ def read_subject_table(path, layers):
     """Read the subject table: {subject: {"image": path, layer: marks path or None}}.
 
     Columns: subject, image, and one per layer naming that layer's mark table (an empty cell:
-    the subject has no marks table for that layer, so no heat map). Relative paths are taken
-    from the table's own folder.
+    the subject has no marks table for that layer, so no heat map); optionally
+    classifications (how many volunteers classified the subject, marks or not: the consensus
+    agreement's denominator). Relative paths are taken from the table's own folder.
     """
     table = Path(path)
     if not table.is_file():
@@ -83,9 +85,16 @@ def read_subject_table(path, layers):
                 )
             if not row["image"].strip():
                 raise ValueError(f"{table}, line {line}, field 'image': empty")
-            subjects[subject] = {"image": resolve(row["image"].strip())} | {
-                layer: resolve(row[layer].strip()) for layer in layers
-            }
+            counted = (row.get("classifications") or "").strip()
+            if counted and not counted.isdigit():
+                raise ValueError(
+                    f"{table}, line {line}, field 'classifications': expected a whole "
+                    f"number of volunteers, found {counted[:20]!r}"
+                )
+            subjects[subject] = {
+                "image": resolve(row["image"].strip()),
+                "classifications": int(counted) if counted else None,
+            } | {layer: resolve(row[layer].strip()) for layer in layers}
     return subjects
 
 
@@ -101,7 +110,8 @@ def read_manifest(path, layers):
             for row in csv.DictReader(handle, delimiter="\t"):
                 subject = row["subject_id"]
                 subjects[subject] = {
-                    "image": os.path.join(PANOPTES["images"], row["image"])
+                    "image": os.path.join(PANOPTES["images"], row["image"]),
+                    "classifications": int(row["classifications"]),
                 } | {layer: marks_table(layer, subject) for layer in layers}
         _MANIFEST_CACHE.update(key=(path, stamp), subjects=subjects)
     return _MANIFEST_CACHE["subjects"]
@@ -179,12 +189,14 @@ def step_inputs(name):
 
     def inputs(wildcards):
         files = {}
-        for source in STEPS[name].inputs:
+        for source in STEPS[name].reads(SETTINGS[name]):
             if source == "image":
                 files["image"] = subject_image(wildcards)
             elif source == "marks":
                 files["marks"] = subject_marks(wildcards)
-            else:  # an earlier step's output for the same subject and layer
+            elif (
+                source in STEPS
+            ):  # an earlier step's output for the same subject and layer
                 (files[source],) = STEPS[source].paths(
                     wildcards.layer, wildcards.subject
                 )
@@ -192,6 +204,18 @@ def step_inputs(name):
 
     inputs.__name__ = f"{name}_inputs"
     return inputs
+
+
+def step_classifications(name):
+    """Params function of a step's rule: the subject's classifications, if the step reads it."""
+
+    def classifications(wildcards):
+        if "classifications" not in STEPS[name].reads(SETTINGS[name]):
+            return None
+        return subject_entry(wildcards)["classifications"]
+
+    classifications.__name__ = f"{name}_classifications"
+    return classifications
 
 
 def subject_outputs(layer, subject):
@@ -221,7 +245,9 @@ def batch_members(layer, batch):
         dealt = {}
         for layer_, subject in subject_layers():
             entry = table[subject]
-            member = BatchMember(subject, entry["image"], entry[layer_])
+            member = BatchMember(
+                subject, entry["image"], entry[layer_], entry["classifications"]
+            )
             dealt.setdefault((layer_, batch_of(subject)), []).append(member)
         _BATCHES.update(table=table, dealt=dealt)
     return _BATCHES["dealt"].get((layer, int(batch)), [])
@@ -313,14 +339,60 @@ def step_targets(name):
     return targets
 
 
+def subject_layer_entries():
+    """SubjectLayer of every heat map, for the whole-project tables."""
+    table = subjects()
+    return [
+        SubjectLayer(
+            subject, layer, table[subject][layer], table[subject]["classifications"]
+        )
+        for layer, subject in subject_layers()
+    ]
+
+
+def summary_inputs(wildcards):
+    """Every step's facts come from its files, or with batches from the manifests."""
+    if BATCHES:
+        return {"manifests": batch_manifests()}
+    return {
+        "facts": [
+            path
+            for name, step in STEPS.items()
+            if step.measure is not None
+            for path in step_targets(name)(wildcards)
+        ],
+        "marks": [entry.marks for entry in subject_layer_entries()],
+    }
+
+
+def marks_table_inputs(wildcards):
+    return {
+        "consensus": step_targets("consensus")(wildcards),
+        "marks": [entry.marks for entry in subject_layer_entries()],
+    }
+
+
+def summary_job(wildcards):
+    """What the summary job reads: the subjects (no batches) or the manifests (batches)."""
+    if BATCHES:
+        manifests = [(Path(path).parent.name, path) for path in batch_manifests()]
+        return {"entries": None, "manifests": manifests}
+    return {"entries": subject_layer_entries(), "manifests": None}
+
+
+def marks_table_job(wildcards):
+    return {"entries": subject_layer_entries()}
+
+
 def all_outputs(wildcards):
-    """Every product: each step's outputs (and, from an export, the mark tables).
+    """Every product: each step's outputs, the summary and the table of all marks (and, from
+    an export, the mark tables).
 
     Intermediates are requested too, so that one deleted by hand is made again. With
     batches, the batches' manifests stand for their subjects' files, and a finished batch
     with files deleted by hand gets a repair job that makes just those again.
     """
-    targets = []
+    targets = [rules.summary.output.summary, rules.marks_table.output.marks]
     if FROM_EXPORT:
         targets += [marks_table(layer, subject) for layer, subject in subject_layers()]
     if BATCHES:

@@ -15,11 +15,16 @@ for step in STEPS:
             step_output(step),
         log:
             step_log(step),
+        # on a cluster, a subject's steps go in one submission (profiles/slurm); locally,
+        # groups are ignored
+        group:
+            "per_subject"
         conda:
             "../envs/heatmap.yaml"
         params:
             step=step,
             settings=SETTINGS[step],
+            classifications=step_classifications(step),
             build=BUILD,
         script:
             "../scripts/step.py"

@@ -1,6 +1,7 @@
 # Snakemake adapter: one step of the per-subject chain (zooheat.pipeline.STEPS) for one
-# subject and layer. The step's name and settings come through params, its files through
-# input: the subject's image and marks, and earlier steps' outputs by step name.
+# subject and layer. The step's name, settings and the subject's classifications come through
+# params, its files through input: the subject's image and marks, and earlier steps' outputs
+# by step name.
 from zooheat.jobs import snakemake_job
 from zooheat.pipeline import run_step
 
@@ -16,6 +17,7 @@ with snakemake_job(snakemake.log[0]) as log:
             inputs=inputs,
             output=snakemake.output[0],
             settings=snakemake.params.settings,
+            classifications=snakemake.params.classifications,
         ),
         file=log,
     )

@@ -18,7 +18,7 @@ from zooheat.batch import (
 )
 from zooheat.errors import ZooheatError
 from zooheat.marks import write_marks
-from zooheat.pipeline import STEPS, chain_outputs, step_settings
+from zooheat.pipeline import STEPS, chain_outputs, fact_names, step_settings
 from zooheat.synthetic import synthetic_subject
 
 CONFIG = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
@@ -58,9 +58,9 @@ def stamps(tmp_path):
 def test_only_what_changed_is_made_again(members, tmp_path):
     rows = batch(members, tmp_path)
     assert [(r.subject, r.made) for r in rows] == [("s0", True), ("s1", True), ("s2", True)]
-    assert set(rows[0].facts) == {"marks", "binned", "outside", "max"}
+    assert list(rows[0].facts) == ["classifications", *fact_names()]
     first = stamps(tmp_path)
-    assert len(first) == 3 * 3
+    assert len(first) == 3 * len(STEPS)
 
     assert not any(r.made for r in batch(members, tmp_path))
     assert stamps(tmp_path) == first
@@ -72,7 +72,7 @@ def test_only_what_changed_is_made_again(members, tmp_path):
     assert [r.subject for r in rows if r.made] == ["s1"]
     assert rows[1].facts["marks"] == len(lines)  # the header's line is now the new mark's
     changed = {k for k, v in stamps(tmp_path).items() if first[k] != v}
-    assert changed <= {"histogram/blobs/s1.npy", "zoom/blobs/s1.npy", "figures/blobs/s1.png"}
+    assert {path.split("/")[-1] for path in changed} <= {"s1.npy", "s1.csv", "s1.png"}
 
 
 def test_a_missing_output_or_a_new_build_remakes(members, tmp_path, monkeypatch):
@@ -134,5 +134,8 @@ def test_a_repair_is_named_anew_after_each_repair(tmp_path):
 
 
 def test_the_manifest_has_a_column_per_fact():
-    rows = [batch_module.BatchRow("s1", {"marks": 3, "binned": 2, "outside": 1, "max": 2}, True)]
-    assert manifest_text(rows) == "subject\tmarks\tbinned\toutside\tmax\ns1\t3\t2\t1\t2\n"
+    facts = {"classifications": 9, "marks": 3, "binned": 2, "outside": 1, "max": 2}
+    rows = [batch_module.BatchRow("s1", facts, True)]
+    header, row = manifest_text(rows).splitlines()
+    assert header.split("\t") == ["subject", "classifications", *fact_names()]
+    assert row.split("\t") == ["s1", "9", "3", "2", "1", "2", "", "", "", ""]

@@ -114,3 +114,27 @@ def test_console_script_is_installed():
 
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("zooheat ")
+
+
+def test_consensus_of_one_table(tmp_path):
+    out = tmp_path / "objects.csv"
+    marks = EXAMPLE / "marks" / "blobs" / "synthetic-0000.csv"
+    proc = run_cli("consensus", marks, "-o", out, "--classifications", "25")
+    assert proc.returncode == 0, proc.stderr
+    rows = out.read_text().splitlines()
+    assert rows[0] == "object,x,y,r,marks,volunteers,agreement,spread,mark_rows"
+    truth = np.loadtxt(EXAMPLE / "truth.csv", delimiter=",", skiprows=1, usecols=(2, 3, 4),
+                       max_rows=3)  # fmt: skip
+    found = np.array([[float(v) for v in row.split(",")[1:4]] for row in rows[1:]])
+    assert len(found) == 3  # the example's subject 0 has three blobs
+    for x, y, _ in truth:  # each true blob has an object within a scan pixel of it
+        assert np.min(np.hypot(found[:, 0] - x, found[:, 1] - y)) < 6
+    assert "68 marks, 3 objects, 4 strays" in proc.stderr
+    # options say their defaults; a bad one is one clear line
+    helptext = run_cli("consensus", "--help").stdout
+    assert "(default: 1.0)" in helptext and "(default: 3)" in helptext
+    assert_clear_error(run_cli("consensus", marks, "-o", out, "--link", "0"), "link must be")
+    assert_clear_error(
+        run_cli("consensus", marks, "-o", out, "--classifications", "3"),
+        "synthetic-0000.csv: 3 classifications, but 25 distinct volunteers marked",
+    )

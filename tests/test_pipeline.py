@@ -27,6 +27,11 @@ CONFIG = {
     "overlay": {"renderer": "quicklook", "cmap": "magma", "formats": ["png", "svg"]},
 }
 FORMATS = {name: step.output_formats(CONFIG) for name, step in STEPS.items()}
+# the overlay shows the smoothed map and draws the consensus objects
+SHOWING_ALL = {
+    **CONFIG,
+    "overlay": {**CONFIG["overlay"], "show": "density", "consensus": True},
+}
 
 
 @pytest.fixture
@@ -39,35 +44,46 @@ def subject(tmp_path):
 
 
 def test_every_step_reads_only_sources_and_earlier_steps():
-    seen = set(SOURCES)
-    for name, step in STEPS.items():
-        assert set(step.inputs) <= seen, name
-        assert "{layer}" in step.output and "{subject}" in step.output
-        assert ("{format}" in step.output) == (step.formats is not None)
-        seen.add(name)
-    assert list(STEPS) == ["histogram", "zoom", "overlay"]
+    for config in (CONFIG, SHOWING_ALL):
+        seen = set(SOURCES)
+        settings = step_settings(config)
+        for name, step in STEPS.items():
+            assert set(step.reads(settings[name])) <= seen, name
+            assert "{layer}" in step.output and "{subject}" in step.output
+            assert ("{format}" in step.output) == (step.formats is not None)
+            seen.add(name)
+    assert list(STEPS) == ["histogram", "zoom", "consensus", "density", "overlay"]
+    # the overlay reads the consensus and the density only when it draws them
+    assert STEPS["overlay"].reads(step_settings(CONFIG)["overlay"]) == ("image", "zoom")
+    shown = STEPS["overlay"].reads(step_settings(SHOWING_ALL)["overlay"])
+    assert shown == ("image", "density", "consensus")
 
 
-def test_one_step_per_job_and_the_chain_in_memory_write_the_same_bytes(subject, tmp_path):
+@pytest.mark.parametrize("config", [CONFIG, SHOWING_ALL], ids=["counts", "density+objects"])
+def test_one_step_per_job_and_the_chain_in_memory_write_the_same_bytes(subject, tmp_path, config):
     image, marks = subject
-    settings = step_settings(CONFIG)
-    data = SubjectData("s1", "blobs", image=image, marks=marks, settings=settings)
-    run_chain(data, FORMATS, results=tmp_path / "chain")
+    settings = step_settings(config)
+    formats = {name: step.output_formats(config) for name, step in STEPS.items()}
+    data = SubjectData(
+        "s1", "blobs", image=image, marks=marks, classifications=30, settings=settings
+    )
+    run_chain(data, formats, results=tmp_path / "chain")
 
     jobs = tmp_path / "jobs"
     made = {}
     for name, step in STEPS.items():
-        for path in step.paths("blobs", "s1", FORMATS[name], jobs):
-            inputs = {n: made[n] for n in step.inputs if n not in SOURCES}
+        reads = step.reads(settings[name])
+        for path in step.paths("blobs", "s1", formats[name], jobs):
             run_step(
                 name,
                 subject="s1",
                 layer="blobs",
-                image=image,
-                marks=marks if "marks" in step.inputs else None,
-                inputs=inputs,
+                image=image if "image" in reads else None,
+                marks=marks if "marks" in reads else None,
+                inputs={n: made[n] for n in reads if n in STEPS},
                 output=path,
                 settings=settings[name],
+                classifications=30 if "classifications" in reads else None,
             )
             made[name] = path
     chain_files = sorted(
@@ -75,6 +91,8 @@ def test_one_step_per_job_and_the_chain_in_memory_write_the_same_bytes(subject, 
     )
     job_files = sorted(p.relative_to(jobs) for p in jobs.rglob("*.*"))
     assert [str(p) for p in chain_files] == [
+        "consensus/blobs/s1.csv",
+        "density/blobs/s1.npy",
         "figures/blobs/s1.png",
         "figures/blobs/s1.svg",
         "histogram/blobs/s1.npy",
@@ -93,9 +111,52 @@ def test_results_report_facts_and_warnings(subject, tmp_path):
     )
     data = SubjectData("s2", "blobs", image=image, marks=marks, settings=step_settings(CONFIG))
     result = data.result("histogram")
-    assert result.facts == {"marks": 3, "binned": 1, "outside": 2, "max": 1}
+    assert data.facts("histogram") == {"marks": 3, "binned": 1, "outside": 2, "max": 1}
     assert result.warnings == ("2 of 3 marks lie outside the 384x390 image and were not binned",)
     assert data.result("histogram") is result  # computed once
+    assert data.facts("consensus") == {
+        "objects": 0,
+        "mean_agreement": 0.0,
+        "strays": 3,
+        "contested": 1.0,
+    }
+    assert data.facts("zoom") == {}
+
+
+def test_facts_measured_from_files_equal_those_from_memory(subject, tmp_path):
+    image, marks = subject
+    settings = step_settings(CONFIG)
+    memory = SubjectData(
+        "s1", "blobs", image=image, marks=marks, classifications=30, settings=settings
+    )
+    run_chain(memory, FORMATS, results=tmp_path)
+    files = {
+        name: STEPS[name].paths("blobs", "s1", results=tmp_path)[0]
+        for name in ("histogram", "consensus")
+    }
+    disk = SubjectData("s1", "blobs", marks=marks, settings=settings, files=files)
+    for name in ("histogram", "consensus"):
+        assert disk.facts(name) == memory.facts(name), name
+    assert memory.facts("consensus")["objects"] >= 1
+
+
+def test_the_density_is_the_histogram_smoothed(subject):
+    from scipy.ndimage import gaussian_filter
+
+    image, marks = subject
+    config = {**CONFIG, "density": {"sigma": 1.5, "per_classification": True}}
+    data = SubjectData(
+        "s1", "blobs", image=image, marks=marks, classifications=20, settings=step_settings(config)
+    )
+    counts = data.product("histogram")
+    density = data.product("density")
+    assert density.dtype == np.float32 and density.shape == counts.shape
+    expected = gaussian_filter(counts.astype(np.float32), 1.5, mode="constant") / np.float32(20)
+    assert np.allclose(density, expected)
+    assert abs(float(density.sum()) - counts.sum() / 20) < 1e-3 * counts.sum()  # mass kept
+    unknown = SubjectData("s1", "blobs", image=image, marks=marks, settings=step_settings(config))
+    with pytest.raises(ZooheatError, match="per_classification needs the subject's number"):
+        unknown.product("density")
 
 
 def test_each_input_is_read_once_and_only_when_needed(subject):

@@ -49,6 +49,8 @@ def expected_files():
         "results/ingest/subjects.tsv",
         "results/ingest/rejects.csv",
         "results/ingest/ingest-summary.json",
+        "results/summary.csv",
+        "results/marks.parquet",
     }
     for layer in LAYERS:
         for subject in EXPORTED:
@@ -69,6 +71,8 @@ def test_both_modes_make_the_same_files_in_one_cold_run(workflow_copy):
     assert {rule for rule, _ in jobs_run(cold)} == set(STEPS)
     cold_batched = snakemake(batched)
     assert {rule for rule, _ in jobs_run(cold_batched)} == {"heatmap_batch"}
+    for text in (cold.stdout + cold.stderr, cold_batched.stdout + cold_batched.stderr):
+        assert "rule summary:" in text and "rule marks_table:" in text
 
     made = products(per_subject)
     assert set(made) == expected_files()
@@ -106,3 +110,38 @@ def test_a_rule_needing_every_figure_runs_after_the_batches_alone(workflow_copy)
     listed = (wd / "results" / "figure-index.txt").read_text().split()
     assert listed == sorted(f"results/figures/{ly}/{s}.png" for ly in LAYERS for s in EXPORTED)
     assert jobs_run(snakemake(wd, "-n", *target)) == []
+
+
+def test_summary_and_tidy_table_agree_with_the_per_subject_files(workflow_copy):
+    import pandas as pd
+
+    from zooheat.consensus import read_consensus
+    from zooheat.marks import read_marks
+
+    wd = workflow_copy
+    configure(wd, batches=0)
+    snakemake(wd)
+    summary = pd.read_csv(wd / "results" / "summary.csv", dtype={"subject": str})
+    assert list(summary.columns) == [
+        "subject", "layer", "classifications", "marks", "binned", "outside", "max",
+        "objects", "mean_agreement", "strays", "contested",
+    ]  # fmt: skip
+    assert [(s, ly) for s, ly in zip(summary.subject, summary.layer, strict=True)] == [
+        (s, ly) for s in EXPORTED for ly in LAYERS
+    ]
+    manifest = pd.read_csv(wd / "results/ingest/subjects.tsv", sep="\t", dtype={"subject_id": str})
+    tidy = pd.read_parquet(wd / "results" / "marks.parquet")
+    for row in summary.itertuples():
+        marks = read_marks(wd / f"results/ingest/marks/{row.layer}/{row.subject}.csv")
+        objects = read_consensus(
+            wd / f"results/consensus/{row.layer}/{row.subject}.csv", len(marks)
+        )
+        assert row.classifications == manifest.set_index("subject_id").classifications[row.subject]
+        assert (row.marks, row.objects) == (len(marks), len(objects))
+        assert row.strays == int((objects.labels == 0).sum())
+        mine = tidy[(tidy.subject == row.subject) & (tidy.layer == row.layer)]
+        assert mine["mark"].tolist() == list(range(1, len(marks) + 1))
+        assert mine["x"].tolist() == marks.x.tolist()
+        assert mine["object"].fillna(0).astype(int).tolist() == objects.labels.tolist()
+    assert summary["objects"].sum() > 0 and tidy["object"].notna().any()
+    assert str(tidy["tool"].dtype) == "int64" and str(tidy["user"].dtype) in ("str", "string")

@@ -65,3 +65,21 @@ def test_bad_inputs():
         quicklook(np.ones((10, 10)), np.zeros((12, 12)))
     with pytest.raises(ValueError, match="unknown colour map"):
         quicklook(np.ones((10, 10)), np.zeros((10, 10)), cmap="nope")
+
+
+def test_quicklook_draws_consensus_circles_and_scales_a_density():
+    image = np.full((60, 80), 0.2)
+    density = np.zeros((60, 80), np.float32)
+    density[20:40, 20:40] = 0.4
+    picture = quicklook(image, density, alpha=1.0, circles=np.array([[30.0, 30.0, 10.0]]))
+    band = CAPTION
+    white = (picture[band:, :80] == 255).all(axis=2)
+    rows, cols = np.nonzero(white)
+    assert white[30, 30]  # the centre's cross
+    # the circle: white pixels about 10 px from the centre
+    distances = np.hypot(rows - 30, cols - 30)
+    assert ((distances > 8.5) & (distances < 11.5)).sum() > 40
+    # the density's peak (0.4, below 1) takes the colour map's top colour
+    assert picture[band + 33, 27].tolist() == colormap_lut("viridis")[255].tolist()
+    plain = quicklook(image, density)
+    assert not (plain[band:, :80] == 255).all(axis=2).any()  # no circles: no white

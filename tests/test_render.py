@@ -164,3 +164,21 @@ def test_mismatched_shapes_and_formats(tmp_path):
     fig = overlay_figure(np.ones((12, 12)), np.zeros((12, 12)))
     with pytest.raises(ZooheatError, match="cannot save a figure as 'jpg'"):
         save_figure(fig, tmp_path / "f.jpg")
+
+
+def test_consensus_objects_are_drawn_and_a_density_has_its_own_scale():
+    image = np.full((120, 150), 0.5)
+    density = np.zeros((120, 150), np.float32)
+    density[30:60, 40:70] = 0.25
+    density[60:66, 70:76] = 0.37
+    circles = np.array([[55.0, 45.0, 20.0], [100.0, 90.0, np.nan]])
+    fig = overlay_figure(image, density, style=OverlayStyle(), circles=circles)
+    ax = fig.axes[0]
+    (circle,) = ax.patches  # the object without a radius gets its centre only
+    assert circle.center == (55.0, 45.0) and circle.radius == 20.0
+    centres = [line.get_xydata().tolist() for line in ax.lines]
+    assert centres == [[[55.0, 45.0]], [[100.0, 90.0]]]
+    heat = ax.images[1]
+    assert heat.norm.vmax == pytest.approx(0.37)  # a density below 1 keeps its own scale
+    ticks = fig.axes[1].get_yticks()
+    assert any(t % 1 for t in ticks)  # fractional ticks for a density

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, snakemake
+from zooheat.pipeline import STEPS
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
 
@@ -87,9 +88,11 @@ def test_cluster_run_matches_a_local_run(slurm, workflow_copy, tmp_path):
     assert "Job" in out and "has been submitted with SLURM jobid" in out
     cluster = digests(workflow_copy / "results")
     assert cluster == digests(local / "results")
-    assert len(cluster) >= 3 + 4 * 2 * 4  # ingest outputs, then per subject and layer
-    # 24 per-subject jobs went as one group: ingest + one group = two SLURM jobs
-    assert out.count("has been submitted with SLURM jobid") == 2
+    steps = len(STEPS)
+    assert len(cluster) >= 3 + 4 * 2 * (steps + 1) + 2  # ingest; per subject and layer; tables
+    # the 4 x 2 x steps per-subject jobs went as one group: ingest, that group, and the two
+    # whole-project tables make four SLURM jobs
+    assert out.count("has been submitted with SLURM jobid") == 4
 
 
 def test_a_failing_job_fails_the_run_and_names_its_log(slurm, workflow_copy, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, jobs_run, snakemake
 from zooheat.marks import read_marks
+from zooheat.pipeline import STEPS
 
 pytestmark = pytest.mark.workflow
 
@@ -42,20 +43,19 @@ def digests(workdir: Path) -> dict[str, str]:
     }
 
 
-def jobs_for(subject, rules=("histogram", "zoom", "overlay"), layer="blobs"):
-    wildcards = {
-        "histogram": f"layer={layer}, subject={subject}",
-        "zoom": f"layer={layer}, subject={subject}",
-        "overlay": f"layer={layer}, subject={subject}, format=png",
-    }
-    return sorted((rule, wildcards[rule]) for rule in rules)
+def jobs_for(subject, layer="blobs"):
+    """Every step's job for one subject (one figure format: png)."""
+    return sorted(
+        (name, f"layer={layer}, subject={subject}" + (", format=png" if step.formats else ""))
+        for name, step in STEPS.items()
+    )
 
 
 def test_cache_reruns_only_what_changed(workflow_copy):
     wd = workflow_copy
     configure(wd)
     cold = snakemake(wd)
-    assert len(jobs_run(cold)) == 3 * len(SUBJECTS)
+    assert len(jobs_run(cold)) == len(STEPS) * len(SUBJECTS)
     for subject in SUBJECTS:
         for kind, ext in (("histogram", "npy"), ("zoom", "npy"), ("figures", "png")):
             assert (wd / "results" / kind / "blobs" / f"{subject}.{ext}").is_file()
@@ -73,7 +73,8 @@ def test_cache_reruns_only_what_changed(workflow_copy):
     os.utime(marks, (later, later))
     assert jobs_run(snakemake(wd)) == []
 
-    # editing one subject's marks reruns exactly that subject's three jobs
+    # editing one subject's marks reruns exactly that subject's jobs (and the whole-project
+    # tables, which have no wildcards)
     original = marks.read_text()
     marks.write_text(original + "latecomer,100.5,200.5,4.0\n")
     edited = snakemake(wd)
@@ -94,7 +95,7 @@ def test_cache_reruns_only_what_changed(workflow_copy):
     assert [w for rule, w in ran if rule == "histogram"] == [
         f"layer=blobs, subject={s}" for s in SUBJECTS
     ]
-    assert len(ran) == 3 * len(SUBJECTS)
+    assert len(ran) == len(STEPS) * len(SUBJECTS)
     counts = np.load(wd / "results" / "histogram" / "blobs" / "synthetic-0000.npy")
     assert counts.shape == (128, 130)
 
@@ -106,7 +107,8 @@ def test_forced_rebuild_gives_the_same_bytes(workflow_copy):
     first = digests(wd)
     snakemake(wd, "--forceall")
     assert digests(wd) == first
-    assert len(first) == 3 * len(SUBJECTS)
+    # every step's outputs and the two whole-project tables
+    assert len(first) == len(STEPS) * len(SUBJECTS) + 2
 
 
 def test_example_end_to_end_all_layers_and_formats(workflow_copy):
@@ -166,7 +168,7 @@ def test_a_bad_subject_table_is_one_clear_error(workflow_copy):
     wd = workflow_copy
     configure(wd)
     table = wd / "example" / "subjects.tsv"
-    table.write_text(table.read_text() + "../escape\timages/x.png\tm.csv\tm.csv\n")
+    table.write_text(table.read_text() + "../escape\timages/x.png\t25\tm.csv\tm.csv\n")
     proc = snakemake(wd, "-n", check=False)
     assert proc.returncode != 0
     assert re.search(

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import jobs_run, snakemake
+from zooheat.pipeline import STEPS
 from zooheat.synthetic import synthetic_subject
 from zooheat.synthetic_export import synthetic_export_rows
 
@@ -23,14 +24,12 @@ def one_layer(workdir):
     config.write_text(text.replace(RINGS, ""))
 
 
-PER_SUBJECT = ("histogram", "zoom", "overlay")
-
-
 def jobs_of(subjects):
+    """Every step's job for these subjects (one layer, png figures)."""
     return sorted(
-        (rule, f"layer=blobs, subject={s}" + (", format=png" if rule == "overlay" else ""))
+        (name, f"layer=blobs, subject={s}" + (", format=png" if step.formats else ""))
         for s in subjects
-        for rule in PER_SUBJECT
+        for name, step in STEPS.items()
     )
 
 

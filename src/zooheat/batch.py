@@ -18,7 +18,7 @@ from typing import IO, Any, NamedTuple
 
 from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
-from zooheat.pipeline import RESULTS, STEPS, SubjectData, chain_outputs, run_chain
+from zooheat.pipeline import RESULTS, STEPS, SubjectData, chain_outputs, fact_names, run_chain
 from zooheat.provenance import build_key
 
 __all__ = [
@@ -40,6 +40,8 @@ class BatchMember(NamedTuple):
     subject: str
     image: str
     marks: str
+    #: volunteers who classified it (None: unknown)
+    classifications: int | None = None
 
 
 class BatchRow(NamedTuple):
@@ -115,22 +117,30 @@ def run_batch(
     for member in members:
         outputs = chain_outputs(layer, member.subject, formats, results)
         key = hashlib.sha256(
-            b"\0".join([base_key, _read(member.image), _read(member.marks)])
+            b"\0".join(
+                [base_key, _read(member.image), _read(member.marks), b"%r" % member.classifications]
+            )
         ).hexdigest()
         previous = known.get(member.subject)
         if previous and previous[0] == key and all(os.path.exists(p) for p in outputs):
             rows.append(BatchRow(member.subject, previous[1], False))
             continue
         data = SubjectData(
-            member.subject, layer, image=member.image, marks=member.marks, settings=settings
+            member.subject,
+            layer,
+            image=member.image,
+            marks=member.marks,
+            classifications=member.classifications,
+            settings=settings,
         )
         try:
             done = run_chain(data, formats, results=results)
+            facts = {"classifications": member.classifications}
+            facts |= {k: v for name in STEPS for k, v in data.facts(name).items()}
         except ZooheatError as exc:
             failures.append(f"{member.subject}: {exc}")
             known.pop(member.subject, None)
             continue
-        facts = {k: v for result in done for k, v in result.facts.items()}
         known[member.subject] = [key, facts]
         rows.append(BatchRow(member.subject, facts, True))
         if log is not None:
@@ -147,10 +157,11 @@ def run_batch(
 
 def manifest_text(rows: Sequence[BatchRow]) -> str:
     """Return the batch manifest: a row per subject, a column per fact of the steps (TSV)."""
-    columns = [name for step in STEPS.values() for name in step.facts]
+    columns = ["classifications", *fact_names()]
     lines = ["\t".join(["subject", *columns]) + "\n"]
     for row in rows:
-        lines.append("\t".join([row.subject, *(str(row.facts.get(c, "")) for c in columns)]) + "\n")
+        cells = ["" if row.facts.get(c) is None else str(row.facts[c]) for c in columns]
+        lines.append("\t".join([row.subject, *cells]) + "\n")
     return "".join(lines)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from zooheat import __version__
 from zooheat.errors import ZooheatError
+from zooheat.settings import ConsensusSettings
 from zooheat.style import FIGURE_FORMATS, OverlayStyle, figure_format
 
 __all__ = ["main"]
@@ -72,6 +73,47 @@ def _parser() -> argparse.ArgumentParser:
     )
     plot.add_argument("--dpi", type=int, default=_DEFAULT.dpi, help="raster resolution")
     plot.add_argument("--usetex", action="store_true", help="typeset text with LaTeX")
+
+    consensus = sub.add_parser(
+        "consensus",
+        help="consensus objects of one mark table: centre, radius, volunteers, agreement",
+        description=(
+            "Group the marks in MARKS into consensus objects (README, Consensus) and write one "
+            "row per object: x, y, r, marks, volunteers, agreement (volunteers / "
+            "classifications), spread and the rows of MARKS that belong to it. Volunteers are "
+            "told apart by the table's user column (else classification_id, else each row)."
+        ),
+    )
+    consensus.add_argument("marks", type=Path, metavar="MARKS", help="mark table (CSV)")
+    consensus.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.csv")
+    consensus.add_argument(
+        "--classifications",
+        type=int,
+        metavar="N",
+        help="volunteers who classified the subject, marks or not (default: those who marked)",
+    )
+    consensus.add_argument(
+        "--link",
+        type=float,
+        default=ConsensusSettings.link,
+        metavar="RADII",
+        help="largest average distance between an object's marks, in radii (default: %(default)s)",
+    )
+    consensus.add_argument(
+        "--min-volunteers",
+        type=int,
+        default=ConsensusSettings.min_volunteers,
+        metavar="N",
+        help="volunteers who must mark an object (default: %(default)s)",
+    )
+    consensus.add_argument(
+        "--min-radius",
+        type=float,
+        default=ConsensusSettings.min_radius,
+        metavar="PX",
+        help="size of a mark without a radius, in image pixels (default: %(default)s, one "
+        "scan pixel of MoEDAL's x6 scans)",
+    )
 
     ingest = sub.add_parser(
         "ingest",
@@ -163,6 +205,30 @@ def _plot(args: argparse.Namespace) -> None:
         print(line, file=sys.stderr)
 
 
+def _consensus(args: argparse.Namespace) -> None:
+    from zooheat.consensus import consensus_of_marks, format_consensus
+    from zooheat.fileio import atomic_write
+    from zooheat.marks import read_marks
+
+    try:
+        settings = ConsensusSettings(
+            link=args.link, min_volunteers=args.min_volunteers, min_radius=args.min_radius
+        )
+    except ValueError as exc:
+        raise ZooheatError(str(exc)) from None
+    marks = read_marks(args.marks)
+    try:
+        result = consensus_of_marks(marks, classifications=args.classifications, settings=settings)
+    except ValueError as exc:
+        raise ZooheatError(f"{args.marks}: {exc}") from None
+    with atomic_write(args.output, "w") as handle:
+        handle.write(format_consensus(result))
+    print(
+        f"{args.marks}: {len(marks)} marks, {len(result)} objects, {result.strays} strays",
+        file=sys.stderr,
+    )
+
+
 def _example(args: argparse.Namespace) -> None:
     from zooheat.synthetic import write_example
 
@@ -232,6 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     commands = {
         "plot": _plot,
+        "consensus": _consensus,
         "example": _example,
         "ingest": _ingest,
         "synthetic-export": _synthetic_export,

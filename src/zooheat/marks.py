@@ -26,8 +26,9 @@ import csv
 import io
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,65 @@ class Marks:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def to_arrow(self) -> Any:
+        """Return the table as a :class:`pyarrow.Table`, with typed columns.
+
+        The extra columns first, then ``x``, ``y``, ``r`` (float64, ``r`` null where the
+        mark has none). Columns the ingest writes get their types (ids and tool indices
+        int64, shape fields float64); other columns, and any whose cells do not all convert,
+        stay text. Empty cells are null.
+        """
+        import pyarrow as pa
+
+        columns = {name: _typed(name, values) for name, values in self.extra.items()}
+        columns["x"] = pa.array(self.x, pa.float64())
+        columns["y"] = pa.array(self.y, pa.float64())
+        columns["r"] = pa.array(self.r, pa.float64(), from_pandas=True)  # NaN -> null
+        return pa.table(columns)
+
+    def to_frame(self) -> Any:
+        """Return the table as a :class:`pandas.DataFrame` (the columns of :meth:`to_arrow`).
+
+        Examples
+        --------
+        >>> frame = parse_marks(["user,tool,x,y,r", "ada,0,1.5,2,"]).to_frame()
+        >>> frame.dtypes.astype(str).to_dict()
+        {'user': 'str', 'tool': 'int64', 'x': 'float64', 'y': 'float64', 'r': 'float64'}
+        >>> bool(frame["r"].isna()[0])
+        True
+        """
+        return self.to_arrow().to_pandas()
+
+
+#: Types of the columns the ingest writes (zooheat.panoptes.MARK_COLUMNS) besides x, y, r.
+COLUMN_TYPES = {
+    "classification_id": "int64",
+    "user_id": "int64",
+    "workflow_id": "int64",
+    "tool": "int64",
+    "frame": "int64",
+    "rx": "float64",
+    "ry": "float64",
+    "angle": "float64",
+    "width": "float64",
+    "height": "float64",
+}
+
+
+def _typed(name: str, values: Sequence[str]) -> Any:
+    """One text column as a pyarrow array of its known type (text if any cell will not do)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array([v if v != "" else None for v in values], pa.string())
+    kind = COLUMN_TYPES.get(name)
+    if kind is None:
+        return text
+    try:
+        return pc.cast(text, kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return text
 
 
 def _number(text: str, *, source: str, line: int, row: int, name: str) -> float:

@@ -2,19 +2,25 @@
 
 For one subject and one layer, in order:
 
-=========  =======================  ================================================
-step       reads                    writes (under ``results/``)
-=========  =======================  ================================================
-histogram  image size, marks        ``histogram/{layer}/{subject}.npy``
-zoom       histogram, image size    ``zoom/{layer}/{subject}.npy``
-overlay    image, zoom              ``figures/{layer}/{subject}.{format}``
-=========  =======================  ================================================
+=========  ==============================  ==========================================
+step       reads                           writes (under ``results/``)
+=========  ==============================  ==========================================
+histogram  image size, marks               ``histogram/{layer}/{subject}.npy``
+zoom       histogram, image size           ``zoom/{layer}/{subject}.npy``
+consensus  marks, classifications          ``consensus/{layer}/{subject}.csv``
+density    histogram (classifications)     ``density/{layer}/{subject}.npy``
+overlay    image, zoom or density,         ``figures/{layer}/{subject}.{format}``
+           (consensus)
+=========  ==============================  ==========================================
+
+(In parentheses: read only when the settings ask for it.)
 
 Everything that runs the chain takes it from :data:`STEPS`: the workflow's per-subject
 rules (their outputs, inputs and settings, through ``rules/common.smk``), ``rule all`` (every
 step's outputs), the batch job (:mod:`zooheat.batch`: the whole chain for many subjects in one
-process) and ``zooheat plot``. Adding a step is: a function that computes its product, its
-:class:`Step` entry here, and a rule that uses the entry's path (README, *Adding a step*).
+process), the summary, and ``zooheat plot``. Adding a step is: a function that computes its
+product, its :class:`Step` entry here, and a rule that uses the entry's path (README, *Adding
+a step*).
 
 A step's product is computed from a :class:`SubjectData`, which loads each of the subject's
 inputs once, when first asked for, and hands over an earlier step's product either from
@@ -25,16 +31,26 @@ function makes the same bytes either way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from zooheat.arrays import array_bytes, load_array
+from zooheat.consensus import (
+    Consensus,
+    ConsensusSettings,
+    consensus_of_marks,
+    format_consensus,
+    read_consensus,
+    subject_agreement,
+    volunteers_of,
+)
 from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
 from zooheat.histogram import histogram_of_marks, zoom_to_image
@@ -43,6 +59,7 @@ from zooheat.marks import Marks, read_marks
 from zooheat.style import OverlayStyle, figure_format
 
 __all__ = [
+    "FILE_SOURCES",
     "RESULTS",
     "SOURCES",
     "STEPS",
@@ -50,6 +67,7 @@ __all__ = [
     "StepResult",
     "SubjectData",
     "chain_outputs",
+    "fact_names",
     "figure_title",
     "overlay_style",
     "render_figure",
@@ -64,8 +82,11 @@ Settings = Mapping[str, Any]
 
 #: The folder every step's outputs go under (the workflow's ``results/``).
 RESULTS = "results"
-#: A subject's own files a step may read: its image and its mark table for the layer.
-SOURCES = ("image", "marks")
+#: What a step may read of the subject itself: its image and its layer's mark table (files),
+#: and how many volunteers classified it (a number: the manifest's or the subject table's).
+SOURCES = ("image", "marks", "classifications")
+#: The sources that are files (a rule's inputs); the others come as parameters.
+FILE_SOURCES = ("image", "marks")
 
 
 @dataclass(frozen=True)
@@ -76,14 +97,11 @@ class StepResult:
     ----------
     value : object
         The product later steps use (what the step's file holds), or None.
-    facts : dict
-        Numbers worth a column in a batch's manifest and a word in the log.
     warnings : tuple of str
         Things the user should look at (marks outside the image, ...).
     """
 
     value: Any
-    facts: dict[str, int | float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
 
@@ -98,9 +116,10 @@ class Step:
     output : str
         Output path pattern under :data:`RESULTS`, with ``{layer}`` and ``{subject}`` (and
         ``{format}`` for a step written in several formats).
-    inputs : tuple of str
-        What the step reads: :data:`SOURCES` and earlier steps' names. These are the files
-        of its rule's input.
+    inputs : tuple of str, or callable
+        What the step reads: :data:`SOURCES` and earlier steps' names; or
+        ``inputs(settings)`` when that depends on the step's settings. The files among them
+        are its rule's input.
     settings : callable
         ``settings(config)``: the values of the workflow config the step depends on (JSON);
         a change in them remakes exactly this step's outputs.
@@ -116,13 +135,15 @@ class Step:
     sparse : bool
         Write the file sparse (zero blocks as holes): for mostly-zero arrays.
     facts : tuple of str
-        The names of the numbers ``compute`` reports (:attr:`StepResult.facts`), in the
-        order of a batch manifest's columns.
+        The numbers :attr:`measure` gives, in the order of the summary's columns.
+    measure : callable, optional
+        ``measure(data) -> dict``: those numbers, from the step's product (computed, or
+        read back from its file: the same numbers either way).
     """
 
     name: str
     output: str
-    inputs: tuple[str, ...]
+    inputs: tuple[str, ...] | Callable[[Settings], tuple[str, ...]]
     settings: Callable[[Settings], dict[str, Any]]
     compute: Callable[[SubjectData, Settings], StepResult]
     encode: Callable[[StepResult, SubjectData, Settings, str], bytes]
@@ -130,6 +151,11 @@ class Step:
     formats: Callable[[Settings], tuple[str, ...]] | None = None
     sparse: bool = False
     facts: tuple[str, ...] = ()
+    measure: Callable[[SubjectData], dict[str, Any]] | None = None
+
+    def reads(self, settings: Settings) -> tuple[str, ...]:
+        """Return what the step reads with these settings (sources and earlier steps)."""
+        return self.inputs(settings) if callable(self.inputs) else self.inputs
 
     def pattern(self, results: PathLike = RESULTS) -> str:
         """Return the output path pattern under ``results``."""
@@ -171,10 +197,13 @@ class SubjectData:
     ----------
     subject, layer : str
         Which subject and layer.
-    image : path-like
+    image : path-like, optional
         The subject image.
     marks : path-like, optional
-        The layer's mark table (not needed by a step that does not read it).
+        The layer's mark table.
+    classifications : int, optional
+        Volunteers who classified the subject, marks or not (None: unknown; the consensus
+        then counts those who marked).
     settings : mapping
         Each step's settings by step name (those of the steps that may be computed here).
     files : mapping, optional
@@ -191,6 +220,7 @@ class SubjectData:
         *,
         image: PathLike | None = None,
         marks: PathLike | None = None,
+        classifications: int | None = None,
         settings: Mapping[str, Settings],
         files: Mapping[str, PathLike] | None = None,
         title: str | None = None,
@@ -200,6 +230,7 @@ class SubjectData:
         self.title = figure_title(subject, layer) if title is None else title
         self.image_path = image
         self.marks_path = marks
+        self.classifications = classifications
         self.settings = settings
         self.files = dict(files or {})
         self._results: dict[str, StepResult] = {}
@@ -244,15 +275,23 @@ class SubjectData:
             return self._results[name].value
         return self.result(name).value
 
+    def facts(self, name: str) -> dict[str, Any]:
+        """Return the numbers step ``name`` reports for this subject (none if it has none)."""
+        measure = STEPS[name].measure
+        if measure is None:
+            return {}
+        with _about(self.describe(STEPS[name])):
+            return measure(self)
+
     def describe(self, step: Step) -> str:
         """Name the files a step reads, for messages."""
         names = []
-        for source in step.inputs:
+        for source in step.reads(self.settings.get(step.name, {})):
             if source == "image":
                 names.append(str(self.image_path))
             elif source == "marks":
                 names.append(str(self.marks_path))
-            else:
+            elif source in STEPS:
                 names.append(str(self.files.get(source, f"{source} of {self.subject}")))
         return ", ".join(names)
 
@@ -279,19 +318,24 @@ def _histogram(data: SubjectData, settings: Settings) -> StepResult:
     marks = data.marks
     rows, cols = data.image_size
     histogram = histogram_of_marks(marks.x, marks.y, (rows, cols), settings["bin_size"])
-    facts = {
-        "marks": len(marks),
-        "binned": histogram.binned,
-        "outside": histogram.outside,
-        "max": int(histogram.counts.max(initial=0)),
-    }
     warnings = ()
     if histogram.outside:
         warnings = (
             f"{histogram.outside} of {len(marks)} marks lie outside the {rows}x{cols} image "
             "and were not binned",
         )
-    return StepResult(histogram.counts, facts, warnings)
+    return StepResult(histogram.counts, warnings)
+
+
+def _histogram_facts(data: SubjectData) -> dict[str, Any]:
+    counts = data.product("histogram")
+    binned = int(counts.sum())
+    return {
+        "marks": len(data.marks),
+        "binned": binned,
+        "outside": len(data.marks) - binned,
+        "max": int(counts.max(initial=0)),
+    }
 
 
 def _zoom(data: SubjectData, settings: Settings) -> StepResult:
@@ -303,9 +347,84 @@ def _npy(result: StepResult, data: SubjectData, settings: Settings, fmt: str) ->
     return array_bytes(result.value)
 
 
+def _consensus_settings(config: Settings) -> dict[str, Any]:
+    # a mark without a size is as big as one scan pixel
+    return {"consensus": dict(config.get("consensus") or {}), "min_radius": config["bin_size"]}
+
+
+def _consensus(data: SubjectData, settings: Settings) -> StepResult:
+    method = ConsensusSettings(**settings["consensus"], min_radius=settings["min_radius"])
+    classifications, warnings = data.classifications, ()
+    marked = len(set(volunteers_of(data.marks)))
+    if classifications is not None and classifications < marked:
+        warnings = (
+            f"{classifications} classifications given, but {marked} distinct volunteers "
+            f"marked in {data.marks_path}: agreement is counted out of {marked}",
+        )
+        classifications = marked
+    found = consensus_of_marks(data.marks, classifications=classifications, settings=method)
+    return StepResult(found, warnings)
+
+
+def _consensus_csv(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
+    return format_consensus(result.value).encode()
+
+
+def _consensus_facts(data: SubjectData) -> dict[str, Any]:
+    return subject_agreement(data.product("consensus"), len(data.marks))
+
+
+def _density_settings(config: Settings) -> dict[str, Any]:
+    density = config.get("density") or {}
+    return {
+        "sigma": float(density.get("sigma", 1.0)),
+        "per_classification": bool(density.get("per_classification", False)),
+    }
+
+
+def _density_inputs(settings: Settings) -> tuple[str, ...]:
+    return ("histogram", "classifications") if settings["per_classification"] else ("histogram",)
+
+
+def _density(data: SubjectData, settings: Settings) -> StepResult:
+    from scipy.ndimage import gaussian_filter
+
+    if settings["sigma"] < 0:
+        raise ValueError(f"density sigma must be >= 0 scan pixels, got {settings['sigma']}")
+    counts = np.asarray(data.product("histogram"), dtype=np.float32)
+    smooth = gaussian_filter(counts, sigma=settings["sigma"], mode="constant")
+    if settings["per_classification"]:
+        if not data.classifications:
+            raise ValueError(
+                "density per_classification needs the subject's number of classifications "
+                "(from a Panoptes export, or a 'classifications' column in the subject table)"
+            )
+        smooth = smooth / np.float32(data.classifications)
+    return StepResult(np.ascontiguousarray(smooth, dtype=np.float32))
+
+
 def _overlay_settings(config: Settings) -> dict[str, Any]:
-    # The look of the figure; which formats are written is not a setting of each file.
-    return {"style": {k: v for k, v in config["overlay"].items() if k != "formats"}}
+    # The look of the figure and what it shows; which formats are written is not a setting of
+    # each file.
+    overlay = dict(config["overlay"])
+    show = overlay.get("show", "counts")
+    label = None
+    if show == "density":
+        label = "smoothed marks per bin"
+        if _density_settings(config)["per_classification"]:
+            label += " and classification"
+    return {
+        "style": {k: v for k, v in overlay.items() if k not in ("formats", "show", "consensus")},
+        "show": show,
+        "consensus": bool(overlay.get("consensus", False)),
+        "bin_size": config["bin_size"],
+        "label": label,
+    }
+
+
+def _overlay_inputs(settings: Settings) -> tuple[str, ...]:
+    heat = "density" if settings["show"] == "density" else "zoom"
+    return ("image", heat, "consensus") if settings["consensus"] else ("image", heat)
 
 
 def _overlay_formats(config: Settings) -> tuple[str, ...]:
@@ -317,13 +436,17 @@ def _overlay(data: SubjectData, settings: Settings) -> StepResult:
 
 
 def _figure(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
-    return render_figure(
-        data.pixels,
-        data.product("zoom"),
-        fmt,
-        title=data.title,
-        style=overlay_style(settings["style"]),
-    )
+    if settings["show"] == "density":
+        heat = zoom_to_image(data.product("density"), data.image_size, settings["bin_size"])
+    elif settings["show"] == "counts":
+        heat = data.product("zoom")
+    else:
+        raise ValueError(f"overlay show must be 'counts' or 'density', got {settings['show']!r}")
+    style = overlay_style(settings["style"])
+    if settings.get("label"):
+        style = dataclasses.replace(style, colorbar_label=settings["label"])
+    objects = data.product("consensus") if settings["consensus"] else None
+    return render_figure(data.pixels, heat, fmt, title=data.title, style=style, objects=objects)
 
 
 def overlay_style(style: Settings) -> OverlayStyle:
@@ -333,34 +456,44 @@ def overlay_style(style: Settings) -> OverlayStyle:
 
 
 def render_figure(
-    pixels: np.ndarray, counts: np.ndarray, fmt: str, *, title: str | None, style: OverlayStyle
+    pixels: np.ndarray,
+    heat: np.ndarray,
+    fmt: str,
+    *,
+    title: str | None,
+    style: OverlayStyle,
+    objects: Consensus | None = None,
 ) -> bytes:
-    """Render the overlay of ``counts`` on ``pixels`` as the bytes of a ``fmt`` file.
+    """Render ``heat`` (counts or a density) over ``pixels`` as the bytes of a ``fmt`` file.
 
-    PNGs use ``style.renderer``; PDF and SVG always come from matplotlib.
+    PNGs use ``style.renderer``; PDF and SVG always come from matplotlib. ``objects``, when
+    given, are drawn as circles with their centres.
 
     Raises
     ------
     ValueError
         The arrays do not fit each other.
     """
+    circles = None if objects is None else np.column_stack([objects.x, objects.y, objects.r])
     if fmt == "png" and style.renderer == "quicklook":
         from zooheat.quicklook import quicklook, quicklook_png
 
         return quicklook_png(
             quicklook(
                 pixels,
-                counts,
+                heat,
                 cmap=style.cmap,
                 alpha=style.alpha,
                 zeros_transparent=style.zeros_transparent,
                 caption=title or "",
+                circles=circles,
             )
         )
     # matplotlib is imported here so that the histogram and zoom steps do not pay for it
     from zooheat.render import figure_bytes, overlay_figure
 
-    return figure_bytes(overlay_figure(pixels, counts, title=title, style=style), fmt)
+    figure = overlay_figure(pixels, heat, title=title, style=style, circles=circles)
+    return figure_bytes(figure, fmt)
 
 
 def _array_step(**fields: Any) -> Step:
@@ -379,6 +512,7 @@ STEPS: dict[str, Step] = {
             settings=_bin_size,
             compute=_histogram,
             facts=("marks", "binned", "outside", "max"),
+            measure=_histogram_facts,
         ),
         _array_step(
             name="zoom",
@@ -388,9 +522,27 @@ STEPS: dict[str, Step] = {
             compute=_zoom,
         ),
         Step(
+            name="consensus",
+            output="consensus/{layer}/{subject}.csv",
+            inputs=("marks", "classifications"),
+            settings=_consensus_settings,
+            compute=_consensus,
+            encode=_consensus_csv,
+            decode=read_consensus,
+            facts=("objects", "mean_agreement", "strays", "contested"),
+            measure=_consensus_facts,
+        ),
+        _array_step(
+            name="density",
+            output="density/{layer}/{subject}.npy",
+            inputs=_density_inputs,
+            settings=_density_settings,
+            compute=_density,
+        ),
+        Step(
             name="overlay",
             output="figures/{layer}/{subject}.{format}",
-            inputs=("image", "zoom"),
+            inputs=_overlay_inputs,
             settings=_overlay_settings,
             compute=_overlay,
             encode=_figure,
@@ -405,18 +557,25 @@ def step_settings(config: Settings) -> dict[str, dict[str, Any]]:
     return {name: step.settings(config) for name, step in STEPS.items()}
 
 
+def fact_names() -> list[str]:
+    """Return the names of every step's facts, in chain order (the summary's columns)."""
+    return [name for step in STEPS.values() for name in step.facts]
+
+
 def _format_of(step: Step, path: PathLike) -> str:
     # A step written in several formats writes figures (figure_format checks the extension).
     return Path(path).suffix.lstrip(".") if step.formats is None else figure_format(path)
 
 
-def _log_line(step: Step, data: SubjectData, result: StepResult, written: Sequence[str]) -> str:
-    facts = " ".join(f"{k}={v}" for k, v in result.facts.items())
+def _log_line(
+    step: Step, data: SubjectData, result: StepResult, written: Sequence[PathLike]
+) -> str:
     line = f"{step.name} {data.subject} ({data.layer})"
     if written:
         line += ": " + ", ".join(map(str, written))
+    facts = data.facts(step.name)
     if facts:
-        line += f"; {facts}"
+        line += "; " + " ".join(f"{k}={v}" for k, v in facts.items())
     return "\n".join([line, *(f"warning: {data.subject}: {w}" for w in result.warnings)])
 
 
@@ -430,6 +589,7 @@ def run_step(
     inputs: Mapping[str, PathLike],
     output: PathLike,
     settings: Settings,
+    classifications: int | None = None,
 ) -> str:
     """Run one step for one subject and layer and write its output (one job of the workflow).
 
@@ -447,6 +607,8 @@ def run_step(
         The file to write; its extension is the format.
     settings : mapping
         The step's settings (``Step.settings(config)``).
+    classifications : int, optional
+        Volunteers who classified the subject.
 
     Returns
     -------
@@ -460,13 +622,19 @@ def run_step(
     """
     step = STEPS[name]
     data = SubjectData(
-        subject, layer, image=image, marks=marks, settings={name: settings}, files=inputs
+        subject,
+        layer,
+        image=image,
+        marks=marks,
+        classifications=classifications,
+        settings={name: settings},
+        files=inputs,
     )
     result = data.result(name)
     with _about(data.describe(step)):
         content = step.encode(result, data, settings, _format_of(step, output))
     write_if_changed(output, content, sparse=step.sparse)
-    return _log_line(step, data, result, [str(output)])
+    return _log_line(step, data, result, [output])
 
 
 def write_outputs(data: SubjectData, targets: Mapping[str, Sequence[PathLike]]) -> list[str]:

@@ -61,6 +61,24 @@ def integer_ticks(peak: int, max_ticks: int = 7) -> list[int]:
     return [0, top]  # pragma: no cover
 
 
+def _float_ticks(top: float, max_ticks: int = 7) -> list[float]:
+    """Ticks from 0 to at most ``top`` in steps of 1, 2 or 5 x 10^k (for a density).
+
+    Examples
+    --------
+    >>> _float_ticks(0.37)
+    [0.0, 0.1, 0.2, 0.3]
+    """
+    exponent = int(np.floor(np.log10(top))) - 1
+    for _ in range(4):
+        for mantissa in (1, 2, 5):
+            step = mantissa * 10.0**exponent
+            if top // step + 1 <= max_ticks:
+                return [round(k * step, 12) for k in range(int(top // step) + 1)]
+        exponent += 1
+    return [0.0, top]  # pragma: no cover
+
+
 def _rgb(image: np.ndarray) -> np.ndarray:
     values = np.asarray(image, dtype=np.float32)
     if values.ndim == 2:
@@ -84,6 +102,7 @@ def quicklook(
     zeros_transparent: bool = True,
     caption: str = "",
     scale: int = 1,
+    circles: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blend the zoomed histogram over the image and add a colour bar and a caption.
 
@@ -92,13 +111,16 @@ def quicklook(
     image : numpy.ndarray
         ``(rows, cols)`` grey or ``(rows, cols, 3|4)`` colour, values in ``[0, 1]``.
     zoomed : numpy.ndarray
-        Counts on the image grid, ``(rows, cols)``.
+        Counts (or a density) on the image grid, ``(rows, cols)``.
     cmap, alpha, zeros_transparent
         As :class:`zooheat.style.OverlayStyle`.
     caption : str
         Text above the image; the largest count is added to it.
     scale : int
         Output pixels per image pixel.
+    circles : numpy.ndarray, optional
+        ``(n, 3)`` ``x, y, r`` of consensus objects, drawn as white circles with a cross at
+        the centre (only the cross where ``r`` is NaN).
 
     Returns
     -------
@@ -121,8 +143,10 @@ def quicklook(
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be a number from 0 to 1, got {alpha!r}")
     lut = colormap_lut(cmap)
-    peak = int(counts.max()) if counts.size else 0
-    index = np.round(counts.astype(np.float32) * (255.0 / max(peak, 1))).astype(np.intp)
+    whole = np.issubdtype(counts.dtype, np.integer)
+    peak = counts.max().item() if counts.size else 0
+    top = max(peak, 1) if whole else (peak if peak > 0 else 1.0)
+    index = np.round(counts.astype(np.float32) * np.float32(255.0 / top)).astype(np.intp)
     heat = lut[np.clip(index, 0, 255)].astype(np.float32) / 255.0
     weight = np.full(counts.shape, alpha, dtype=np.float32)
     if zeros_transparent:
@@ -141,14 +165,22 @@ def quicklook(
     bar = np.repeat(ramp[:, None, :], _BAR_WIDTH, axis=1)
     canvas.paste(Image.fromarray(np.ascontiguousarray(bar)), (cols + _BAR_GAP, _CAPTION))
     draw = ImageDraw.Draw(canvas)
+    for x, y, r in [] if circles is None else np.asarray(circles, dtype=float):
+        cx, cy = x * scale, _CAPTION + y * scale
+        if np.isfinite(r) and r > 0:
+            draw.ellipse(
+                [cx - r * scale, cy - r * scale, cx + r * scale, cy + r * scale], outline="white"
+            )
+        draw.line([(cx - 4, cy), (cx + 4, cy)], fill="white")
+        draw.line([(cx, cy - 4), (cx, cy + 4)], fill="white")
     font = _font()
     x_bar = cols + _BAR_GAP + _BAR_WIDTH
-    top = max(peak, 1)
-    for tick in integer_ticks(peak):
+    for tick in integer_ticks(peak) if whole else _float_ticks(top):
         y = _CAPTION + (rows - 1) * (1.0 - tick / top)
         draw.line([(x_bar, y), (x_bar + 3, y)], fill="black")
-        draw.text((x_bar + 5, y), str(tick), fill="black", font=font, anchor="lm")
-    caption = f"{caption}  max {peak}" if caption else f"max {peak}"
+        draw.text((x_bar + 5, y), f"{tick:g}", fill="black", font=font, anchor="lm")
+    shown = peak if whole else f"{peak:.3g}"
+    caption = f"{caption}  max {shown}" if caption else f"max {shown}"
     draw.text((2, _CAPTION // 2), caption, fill="black", font=font, anchor="lm")
     return np.asarray(canvas)
 

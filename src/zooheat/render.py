@@ -14,6 +14,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Circle
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 
@@ -50,6 +51,7 @@ def overlay_figure(
     *,
     title: str | None = None,
     style: OverlayStyle | None = None,
+    circles: np.ndarray | None = None,
 ) -> Figure:
     """Draw the image with the zoomed histogram over it and a colour bar beside it.
 
@@ -65,13 +67,16 @@ def overlay_figure(
         Text above the axes.
     style : OverlayStyle, optional
         Colour map, opacity and the other choices; the defaults when omitted.
+    circles : numpy.ndarray, optional
+        ``(n, 3)`` ``x, y, r`` of consensus objects, drawn as circles with a cross at the
+        centre (only the cross where ``r`` is NaN).
 
     Returns
     -------
     matplotlib.figure.Figure
         ``fig.axes[0]`` holds the image (``images[0]``) and the heat layer (``images[1]``),
-        in image pixel coordinates; the colour bar runs from 0 to the largest count (to 1
-        when there are no marks) with at most 7 whole-number ticks.
+        in image pixel coordinates; the colour bar runs from 0 to the largest value (to 1
+        when there are none) with at most 7 ticks, whole numbers for counts.
 
     Examples
     --------
@@ -85,6 +90,8 @@ def overlay_figure(
     _check_arrays(image, zoomed)
     rows, cols = zoomed.shape
     peak = float(zoomed.max()) if zoomed.size else 0.0
+    counts = np.issubdtype(zoomed.dtype, np.integer)
+    top = max(peak, 1.0) if counts else (peak if peak > 0 else 1.0)
 
     with matplotlib.rc_context({"text.usetex": style.usetex}):
         fig = Figure(
@@ -110,7 +117,7 @@ def overlay_figure(
             heat,
             cmap=style.cmap,
             vmin=0.0,
-            vmax=max(peak, 1.0),
+            vmax=top,
             alpha=style.alpha,
             extent=extent,
             interpolation="nearest",
@@ -123,8 +130,12 @@ def overlay_figure(
             ax.grid(True, color="white", linewidth=0.5, alpha=0.5)
         if title:
             ax.set_title(title)
+        for x, y, r in [] if circles is None else np.asarray(circles, dtype=float):
+            if np.isfinite(r) and r > 0:
+                ax.add_patch(Circle((x, y), r, fill=False, edgecolor="white", linewidth=1.2))
+            ax.plot([x], [y], marker="+", color="white", markersize=8, markeredgewidth=1.2)
         bar = fig.colorbar(layer, ax=ax, label=style.colorbar_label, shrink=0.9)
-        bar.locator = MaxNLocator(nbins=6, integer=True)
+        bar.locator = MaxNLocator(nbins=6, integer=counts)
         bar.update_ticks()
         bar.solids.set_alpha(1.0)
     return fig

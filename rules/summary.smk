@@ -1,0 +1,33 @@
+# Whole-project tables: the summary (a row per subject and layer: classifications, marks,
+# objects, agreement, how contested) and every mark in one tidy table with its object.
+
+
+rule summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        summary=f"{RESULTS}/summary.csv",
+    log:
+        "logs/summary/summary.log",
+    conda:
+        "../envs/heatmap.yaml"
+    params:
+        job=summary_job,
+        settings=SETTINGS,
+    script:
+        "../scripts/summary.py"
+
+
+rule marks_table:
+    input:
+        unpack(marks_table_inputs),
+    output:
+        marks=f"{RESULTS}/marks.parquet",
+    log:
+        "logs/marks_table/marks_table.log",
+    conda:
+        "../envs/heatmap.yaml"
+    params:
+        job=marks_table_job,
+    script:
+        "../scripts/marks_table.py"

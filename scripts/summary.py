@@ -1,0 +1,11 @@
+# Snakemake adapter: every subject's numbers -> results/summary.csv (zooheat.summary).
+from zooheat.jobs import snakemake_job
+from zooheat.summary import summary_from_files, summary_from_manifests, write_summary
+
+with snakemake_job(snakemake.log[0]) as log:
+    job = snakemake.params.job
+    if job["manifests"] is not None:  # batches: their manifests hold the numbers
+        rows = summary_from_manifests(job["manifests"])
+    else:
+        rows = summary_from_files(job["entries"], snakemake.params.settings)
+    print(f"{write_summary(rows, snakemake.output.summary)} rows", file=log)

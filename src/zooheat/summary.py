@@ -1,0 +1,233 @@
+"""Whole-project tables: a row per subject and layer (``summary.csv``), and every mark.
+
+``summary.csv`` holds, per subject and layer, how many volunteers classified it and the
+numbers each step of the chain reports (:func:`zooheat.pipeline.fact_names`): marks, marks
+binned and outside the image, the largest count in a bin, consensus objects, their mean
+agreement, stray marks and how contested the subject is. One job per subject: the numbers are
+measured from the steps' files; with batches: read from the batches' manifests, where each
+batch wrote the same numbers.
+
+``marks.parquet`` holds every mark of every subject and layer, one row each, with its
+consensus object: a tidy table for pandas, R (arrow) or DuckDB.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from zooheat.consensus import read_consensus
+from zooheat.errors import ZooheatError
+from zooheat.fileio import atomic_write, write_if_changed
+from zooheat.marks import COLUMN_TYPES, read_marks
+from zooheat.pipeline import RESULTS, STEPS, SubjectData, fact_names
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "SubjectLayer",
+    "summary_columns",
+    "summary_from_files",
+    "summary_from_manifests",
+    "summary_text",
+    "write_marks_table",
+    "write_summary",
+]
+
+PathLike = str | os.PathLike[str]
+#: Rows of marks.parquet written at a time: memory stays bounded whatever the project's size.
+ROW_GROUP = 65536
+
+
+def summary_columns() -> tuple[str, ...]:
+    """Return the summary's columns: subject, layer, classifications, every step's facts."""
+    return ("subject", "layer", "classifications", *fact_names())
+
+
+SUMMARY_COLUMNS = summary_columns()
+
+
+class SubjectLayer(NamedTuple):
+    """One subject's heat map of one layer: what the whole-project tables read of it."""
+
+    subject: str
+    layer: str
+    marks: str
+    #: volunteers who classified the subject (None: unknown)
+    classifications: int | None = None
+
+
+def _natural(subject: str) -> tuple[int, int | str]:
+    # Panoptes subject ids are numbers: 9999 before 10000.
+    return (0, int(subject)) if subject.isdigit() else (1, subject)
+
+
+def summary_from_files(
+    entries: Iterable[SubjectLayer], settings: Mapping[str, Mapping[str, Any]], *,
+    results: PathLike = RESULTS,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Measure every step's facts of each subject and layer from the steps' files."""
+    rows = []
+    for entry in entries:
+        files = {
+            name: step.paths(entry.layer, entry.subject, results=results)[0]
+            for name, step in STEPS.items()
+            if step.measure is not None
+        }
+        data = SubjectData(
+            entry.subject,
+            entry.layer,
+            marks=entry.marks,
+            classifications=entry.classifications,
+            settings=settings,
+            files=files,
+        )
+        row: dict[str, Any] = {
+            "subject": entry.subject,
+            "layer": entry.layer,
+            "classifications": entry.classifications,
+        }
+        for name in files:
+            row |= data.facts(name)
+        rows.append(row)
+    return rows
+
+
+def summary_from_manifests(manifests: Iterable[tuple[str, PathLike]]) -> list[dict[str, Any]]:
+    """Read the facts that batches wrote to their manifests, ``(layer, manifest)`` each.
+
+    Raises
+    ------
+    ZooheatError
+        A manifest is missing or its columns are not this zooheat's.
+    """
+    rows = []
+    expected = ["subject", "classifications", *fact_names()]
+    for layer, path in manifests:
+        try:
+            with open(path, encoding="utf-8", newline="") as handle:
+                reader = csv.DictReader(handle, delimiter="\t")
+                if reader.fieldnames != expected:
+                    raise ZooheatError(
+                        f"{path}: a batch manifest with columns {reader.fieldnames}, expected "
+                        f"{expected} (made by another zooheat? run the batch again)"
+                    )
+                rows += [{"layer": layer, **row} for row in reader]
+        except FileNotFoundError:
+            raise ZooheatError(f"{path}: batch manifest not found") from None
+    return rows
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None or value == "" else str(value)
+
+
+def summary_text(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Return ``summary.csv``: one row per subject and layer, by subject then layer."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for row in sorted(rows, key=lambda r: (_natural(str(r["subject"])), r["layer"])):
+        writer.writerow([_cell(row.get(column)) for column in SUMMARY_COLUMNS])
+    return out.getvalue()
+
+
+def _header(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader([handle.readline()]), [])
+    except FileNotFoundError:
+        raise ZooheatError(f"{path}: mark table not found") from None
+
+
+def write_marks_table(
+    entries: Sequence[SubjectLayer], out: PathLike, *, results: PathLike = RESULTS
+) -> int:
+    """Write every mark of every subject and layer to one Parquet file; return the row count.
+
+    Columns: ``subject``, ``layer``, ``mark`` (its row in the subject's mark table, from 1),
+    ``object`` (its consensus object, null for a stray), ``duplicate`` (a volunteer's further
+    mark on an object), then the mark tables' columns (the union of them; typed as
+    :meth:`zooheat.marks.Marks.to_arrow` types them). Rows are in subject, layer, mark order,
+    written a row group at a time.
+
+    Raises
+    ------
+    ZooheatError
+        A mark or consensus table is missing or unreadable, or a column the ingest types
+        (``tool``, ``frame``, ids, shape fields) holds text in some table.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ordered = sorted(entries, key=lambda e: (_natural(e.subject), e.layer))
+    extra: list[str] = []
+    for entry in ordered:  # the union of the tables' columns, in the order first seen
+        for name in _header(entry.marks):
+            if name not in ("x", "y", "r") and name not in extra and not name.isdigit():
+                extra.append(name)
+    fields = [
+        pa.field("subject", pa.string()),
+        pa.field("layer", pa.string()),
+        pa.field("mark", pa.int32()),
+        pa.field("object", pa.int32()),
+        pa.field("duplicate", pa.bool_()),
+        *(pa.field(name, pa.type_for_alias(COLUMN_TYPES.get(name, "string"))) for name in extra),
+        pa.field("x", pa.float64()),
+        pa.field("y", pa.float64()),
+        pa.field("r", pa.float64()),
+    ]
+    schema = pa.schema(fields)
+    pending: list[Any] = []
+    rows = written = 0
+    with atomic_write(out) as handle:
+        writer = pq.ParquetWriter(handle, schema, compression="zstd", write_statistics=True)
+        for entry in ordered:
+            marks = read_marks(entry.marks)
+            (consensus_path,) = STEPS["consensus"].paths(
+                entry.layer, entry.subject, results=results
+            )
+            consensus = read_consensus(consensus_path, n_marks=len(marks))
+            n = len(marks)
+            table = marks.to_arrow()
+            columns: dict[str, Any] = {
+                "subject": pa.array([entry.subject] * n, pa.string()),
+                "layer": pa.array([entry.layer] * n, pa.string()),
+                "mark": pa.array(range(1, n + 1), pa.int32()),
+                "object": pa.array(
+                    [int(k) if k else None for k in consensus.labels.tolist()], pa.int32()
+                ),
+                "duplicate": pa.array(consensus.duplicate.tolist(), pa.bool_()),
+            }
+            for field in fields[5:]:
+                if field.name in table.column_names:
+                    column = table[field.name]
+                    if column.type != field.type:
+                        bad = next((v for v in column.to_pylist() if v is not None), "")
+                        raise ZooheatError(
+                            f"{entry.marks}, column '{field.name}': expected {field.type}, "
+                            f"found text such as {str(bad)[:30]!r}"
+                        )
+                    columns[field.name] = column
+                else:
+                    columns[field.name] = pa.nulls(n, field.type)
+            pending.append(pa.table(columns, schema=schema))
+            rows += n
+            if rows >= ROW_GROUP:
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
+                written += rows
+                pending, rows = [], 0
+        if pending or not written:
+            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
+            written += rows
+        writer.close()
+    return written
+
+
+def write_summary(rows: Iterable[Mapping[str, Any]], out: PathLike) -> int:
+    """Write ``summary.csv`` (only when its bytes change); return the number of rows."""
+    rows = list(rows)
+    write_if_changed(out, summary_text(rows).encode())
+    return len(rows)
