@@ -6,6 +6,9 @@
 #     histogram  image + marks          -> results/histogram/{layer}/{subject}.npy
 #     zoom       histogram + image      -> results/zoom/{layer}/{subject}.npy
 #     overlay    image + zoomed array   -> results/figures/{layer}/{subject}.{png,pdf,svg}
+#     (and consensus, density, thumbnail: every step in zooheat.pipeline.STEPS)
+#   rules/summary.smk: results/summary.csv, results/marks.parquet
+#   rules/report.smk: results/gallery/index.html; the figures of `snakemake --report`
 #
 # Science lives in config/ (validated by config/schema.yaml); machine settings in profiles/.
 
@@ -17,6 +20,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 validate(config, "config/schema.yaml", set_default=True)
 
 
@@ -24,6 +30,7 @@ include: "rules/common.smk"
 include: "rules/ingest.smk"
 include: "rules/heatmap.smk"
 include: "rules/summary.smk"
+include: "rules/report.smk"
 
 
 rule all:

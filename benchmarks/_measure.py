@@ -90,3 +90,33 @@ def _high_water_kb(pid: int) -> int:
         return 0
     line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), "VmHWM: 0 kB")
     return int(line.split()[1])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: What a run of the workflow needs from the checkout (the example is generated).
+WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "envs", "config", "profiles", "report", "src")
+
+
+def synthetic_workflow(work: Path, subjects: int, config: dict) -> Path:
+    """Make ``work`` a copy of the workflow over ``subjects`` synthetic subjects; return it.
+
+    The subjects (``zooheat example``, seed 0) are generated once and kept between runs; the
+    workflow's files are copied afresh each time, and ``config`` replaces its config.
+    """
+    import json
+    import shutil
+    import sys
+
+    example = work / "example"
+    if not (example / "subjects.tsv").exists():
+        subprocess.run(
+            [sys.executable, "-m", "zooheat", "example", str(example), "--subjects", str(subjects)],
+            check=True,
+        )
+    for name in WORKFLOW_PARTS:
+        target = work / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, target)
+    (work / "config" / "config.yaml").write_text(json.dumps(config))
+    return work

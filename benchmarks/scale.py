@@ -15,7 +15,6 @@ line is machine-readable.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 import subprocess
@@ -25,10 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _measure import measure
-
-ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("Snakefile", "rules", "scripts", "envs", "config", "profiles", "src")
+from _measure import measure, synthetic_workflow
 
 IN_PROCESS = """
 import csv, sys
@@ -64,32 +60,21 @@ def main() -> None:
     n = args.subjects
     batches = args.batches or max(2, n // 200)
 
-    work = args.data / f"n{n}"
+    work = synthetic_workflow(
+        args.data / f"n{n}",
+        n,
+        {
+            "panoptes": {"export": None},
+            "subjects": "example/subjects.tsv",
+            "layers": {"blobs": {"task": "T3", "tool": 0}},
+            "bin_size": 6,
+            "batches": batches,
+            "overlay": {"renderer": "quicklook", "formats": ["png"]},
+        },
+    )
     example = work / "example"
-    if not (example / "subjects.tsv").exists():
-        subprocess.run(
-            [sys.executable, "-m", "zooheat", "example", str(example), "--subjects", str(n)],
-            check=True,
-        )
-    for name in PARTS:
-        target = work / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy2)(ROOT / name, target)
     for stale in ("results", "logs", ".snakemake", "limit"):
         shutil.rmtree(work / stale, ignore_errors=True)
-    (work / "config" / "config.yaml").write_text(
-        json.dumps(
-            {
-                "panoptes": {"export": None},
-                "subjects": "example/subjects.tsv",
-                "layers": {"blobs": {"task": "T3", "tool": 0}},
-                "bin_size": 6,
-                "batches": batches,
-                "overlay": {"renderer": "quicklook", "formats": ["png"]},
-            }
-        )
-    )
     snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2"]
 
     limit = measure(

@@ -33,6 +33,10 @@ SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 SETTINGS = step_settings(config)
 FORMATS = {name: step.output_formats(config) for name, step in STEPS.items()}
 BUILD = build_key()
+# The figure format the gallery links to and the report shows: a picture if there is one.
+FIGURE_FORMAT = next(
+    (f for f in ("png", "svg", "pdf") if f in config["overlay"]["formats"]), "png"
+)
 
 
 wildcard_constraints:
@@ -121,6 +125,28 @@ def marks_table(layer, subject):
     return f"{INGEST_DIR}/marks/{layer}/{subject}.csv"
 
 
+def missing_tables():
+    """A wildcard pattern of the mark tables ({layer}/{subject}) missing as this run starts.
+
+    Read once, when the Snakefile is read: one listing per layer folder. A pattern that
+    matches nothing when none is missing.
+    """
+    manifest = f"{INGEST_DIR}/subjects.tsv"
+    if not FROM_EXPORT or not os.path.exists(manifest):
+        return "(?!)"  # no ingest yet: it writes every table
+    with open(manifest, encoding="utf-8", newline="") as handle:
+        ids = [row["subject_id"] for row in csv.DictReader(handle, delimiter="\t")]
+    missing = []
+    for layer in LAYERS:
+        folder = f"{INGEST_DIR}/marks/{layer}"
+        there = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+        missing += [f"{layer}/{s}" for s in ids if f"{s}.csv" not in there]
+    return "|".join(re.escape(table) for table in missing) or "(?!)"
+
+
+MISSING_TABLES = missing_tables()
+
+
 if FROM_EXPORT:
     if PANOPTES["images"] is None:
         raise ValueError(
@@ -129,6 +155,18 @@ if FROM_EXPORT:
     TABLE_SUBJECTS = None
 else:
     TABLE_SUBJECTS = read_subject_table(config["subjects"], LAYERS)
+
+
+def ingest_input():
+    """The ingest's manifest as an input of each job whose params read the subjects.
+
+    Where a job runs in a Snakemake of its own (a cluster's group job), params that depend
+    on a checkpoint need its output among the inputs. ancient(): a manifest written anew
+    reruns nothing by itself (the params' values do, where they change).
+    """
+    if FROM_EXPORT:
+        return {"ingest": ancient(rules.ingest.output.manifest)}
+    return {}
 
 
 def subjects():
@@ -188,7 +226,7 @@ def step_inputs(name):
     """The input function of a step's rule: the files its entry's `inputs` name."""
 
     def inputs(wildcards):
-        files = {}
+        files = ingest_input()
         for source in STEPS[name].reads(SETTINGS[name]):
             if source == "image":
                 files["image"] = subject_image(wildcards)
@@ -266,7 +304,7 @@ def batch_job(wildcards):
 
 def batch_inputs(wildcards):
     members = batch_members(wildcards.layer, wildcards.batch)
-    return {
+    return ingest_input() | {
         "images": [member.image for member in members],
         "marks": [member.marks for member in members],
     }
@@ -353,8 +391,8 @@ def subject_layer_entries():
 def summary_inputs(wildcards):
     """Every step's facts come from its files, or with batches from the manifests."""
     if BATCHES:
-        return {"manifests": batch_manifests()}
-    return {
+        return ingest_input() | {"manifests": batch_manifests()}
+    return ingest_input() | {
         "facts": [
             path
             for name, step in STEPS.items()
@@ -366,7 +404,7 @@ def summary_inputs(wildcards):
 
 
 def marks_table_inputs(wildcards):
-    return {
+    return ingest_input() | {
         "consensus": step_targets("consensus")(wildcards),
         "marks": [entry.marks for entry in subject_layer_entries()],
     }
@@ -392,8 +430,15 @@ def all_outputs(wildcards):
     batches, the batches' manifests stand for their subjects' files, and a finished batch
     with files deleted by hand gets a repair job that makes just those again.
     """
-    targets = [rules.summary.output.summary, rules.marks_table.output.marks]
-    if FROM_EXPORT:
+    targets = [
+        rules.summary.output.summary,
+        rules.marks_table.output.marks,
+        rules.gallery.output.page,
+        rules.report_figures.output.figures,
+    ]
+    if FROM_EXPORT:  # the ingest itself (a new export reruns it), and its tables
+        ingest = rules.ingest.output
+        targets += [ingest.manifest, ingest.rejects, ingest.summary]
         targets += [marks_table(layer, subject) for layer, subject in subject_layers()]
     if BATCHES:
         return targets + batch_manifests() + batch_repairs()

@@ -6,7 +6,11 @@ rule summary:
     input:
         unpack(summary_inputs),
     output:
-        summary=f"{RESULTS}/summary.csv",
+        summary=report(
+            f"{RESULTS}/summary.csv",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
     log:
         "logs/summary/summary.log",
     conda:

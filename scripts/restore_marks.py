@@ -10,7 +10,7 @@ with snakemake_job(snakemake.log[0]) as log:
         restore_marks(
             snakemake.input.summary,
             Path(snakemake.input.manifest).parent,
-            snakemake.wildcards.subject,
+            snakemake.wildcards.table.rpartition("/")[2],  # {layer}/{subject}
             log=log,
         ),
         file=log,

@@ -7,6 +7,7 @@ from zooheat.pipeline import run_step
 
 with snakemake_job(snakemake.log[0]) as log:
     inputs = dict(snakemake.input.items())
+    inputs.pop("ingest", None)  # the ingest's manifest: the params come from it
     print(
         run_step(
             snakemake.params.step,

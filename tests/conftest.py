@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -14,7 +15,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # The reference data sit beside the checkout (../shared); ZOOHEAT_SHARED points elsewhere.
 SHARED = Path(os.environ.get("ZOOHEAT_SHARED", ROOT.parent / "shared"))
-WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "envs", "config", "profiles", "src", "example")
+WORKFLOW_PARTS = (
+    "Snakefile",
+    "rules",
+    "scripts",
+    "envs",
+    "config",
+    "profiles",
+    "report",
+    "src",
+    "example",
+)
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +90,18 @@ _JOB = re.compile(r"^(?:local)?rule (\w+):\n(?:    .*\n)*?    wildcards: (.*)$",
 def jobs_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
     """The (rule, wildcards) of each per-subject job Snakemake reported, sorted."""
     return sorted(_JOB.findall(proc.stdout + proc.stderr))
+
+
+def digests(workdir: Path, *, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """sha256 of every file under ``workdir/results``, by its path relative to ``workdir``.
+
+    Snakemake's own markers in directory outputs (``.snakemake_timestamp``) are left out, and
+    so is any file under a folder named in ``skip`` (e.g. the batches' bookkeeping).
+    """
+    return {
+        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((workdir / "results").rglob("*"))
+        if p.is_file()
+        and not p.name.startswith(".snakemake")
+        and not set(skip) & set(p.relative_to(workdir).parts)
+    }

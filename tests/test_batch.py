@@ -72,7 +72,7 @@ def test_only_what_changed_is_made_again(members, tmp_path):
     assert [r.subject for r in rows if r.made] == ["s1"]
     assert rows[1].facts["marks"] == len(lines)  # the header's line is now the new mark's
     changed = {k for k, v in stamps(tmp_path).items() if first[k] != v}
-    assert {path.split("/")[-1] for path in changed} <= {"s1.npy", "s1.csv", "s1.png"}
+    assert {path.split("/")[-1] for path in changed} <= {"s1.npy", "s1.csv", "s1.png", "s1.webp"}
 
 
 def test_a_missing_output_or_a_new_build_remakes(members, tmp_path, monkeypatch):

@@ -52,11 +52,14 @@ def test_every_step_reads_only_sources_and_earlier_steps():
             assert "{layer}" in step.output and "{subject}" in step.output
             assert ("{format}" in step.output) == (step.formats is not None)
             seen.add(name)
-    assert list(STEPS) == ["histogram", "zoom", "consensus", "density", "overlay"]
+    assert list(STEPS) == ["histogram", "zoom", "consensus", "density", "overlay", "thumbnail"]
     # the overlay reads the consensus and the density only when it draws them
     assert STEPS["overlay"].reads(step_settings(CONFIG)["overlay"]) == ("image", "zoom")
     shown = STEPS["overlay"].reads(step_settings(SHOWING_ALL)["overlay"])
     assert shown == ("image", "density", "consensus")
+    # the thumbnail is the figure's blend, small: it shows what the figure's heat layer shows
+    assert STEPS["thumbnail"].reads(step_settings(CONFIG)["thumbnail"]) == ("image", "zoom")
+    assert STEPS["thumbnail"].reads(step_settings(SHOWING_ALL)["thumbnail"]) == ("image", "density")
 
 
 @pytest.mark.parametrize("config", [CONFIG, SHOWING_ALL], ids=["counts", "density+objects"])
@@ -96,6 +99,7 @@ def test_one_step_per_job_and_the_chain_in_memory_write_the_same_bytes(subject, 
         "figures/blobs/s1.png",
         "figures/blobs/s1.svg",
         "histogram/blobs/s1.npy",
+        "thumbnails/blobs/s1.webp",
         "zoom/blobs/s1.npy",
     ]
     assert job_files == chain_files

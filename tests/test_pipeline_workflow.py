@@ -1,13 +1,12 @@
 """The one definition of the per-subject chain, run by real snakemake in both modes."""
 
-import hashlib
 import re
 import shutil
 import zlib
 
 import pytest
 
-from tests.conftest import jobs_run, snakemake
+from tests.conftest import digests, jobs_run, snakemake
 from zooheat.pipeline import STEPS
 
 pytestmark = pytest.mark.workflow
@@ -36,11 +35,7 @@ def configure(workdir, batches):
 
 def products(workdir):
     """sha256 of every file the run made, but the batches' own bookkeeping."""
-    return {
-        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted((workdir / "results").rglob("*"))
-        if p.is_file() and "batches" not in p.relative_to(workdir).parts
-    }
+    return digests(workdir, skip=("batches",))
 
 
 def expected_files():
@@ -51,10 +46,12 @@ def expected_files():
         "results/ingest/ingest-summary.json",
         "results/summary.csv",
         "results/marks.parquet",
+        "results/gallery/index.html",
     }
     for layer in LAYERS:
         for subject in EXPORTED:
             files.add(f"results/ingest/marks/{layer}/{subject}.csv")
+            files.add(f"results/report/figures/{layer}-{subject}.png")  # all 8: under 50
             for step in STEPS.values():
                 files.update(step.paths(layer, subject, FORMATS))
     return files
@@ -72,7 +69,8 @@ def test_both_modes_make_the_same_files_in_one_cold_run(workflow_copy):
     cold_batched = snakemake(batched)
     assert {rule for rule, _ in jobs_run(cold_batched)} == {"heatmap_batch"}
     for text in (cold.stdout + cold.stderr, cold_batched.stdout + cold_batched.stderr):
-        assert "rule summary:" in text and "rule marks_table:" in text
+        for rule in ("summary", "marks_table", "gallery", "report_figures"):
+            assert f"rule {rule}:" in text
 
     made = products(per_subject)
     assert set(made) == expected_files()

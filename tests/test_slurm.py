@@ -1,6 +1,5 @@
 """The workflow through profiles/slurm on a real SLURM (started by .ci/slurm/start)."""
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, snakemake
+from tests.conftest import ROOT, digests, snakemake
 from zooheat.pipeline import STEPS
 
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
@@ -65,14 +64,6 @@ def on_cluster(workdir: Path, profile: Path, *args: str) -> subprocess.Completed
     )
 
 
-def digests(results: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(results.rglob("*"))
-        if p.is_file()
-    }
-
-
 def copy_of(workflow_copy: Path, name: str) -> Path:
     other = workflow_copy.parent / name
     shutil.copytree(workflow_copy, other)
@@ -86,13 +77,13 @@ def test_cluster_run_matches_a_local_run(slurm, workflow_copy, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     assert "Job" in out and "has been submitted with SLURM jobid" in out
-    cluster = digests(workflow_copy / "results")
-    assert cluster == digests(local / "results")
+    cluster = digests(workflow_copy)
+    assert cluster == digests(local)
     steps = len(STEPS)
     assert len(cluster) >= 3 + 4 * 2 * (steps + 1) + 2  # ingest; per subject and layer; tables
-    # the 4 x 2 x steps per-subject jobs went as one group: ingest, that group, and the two
-    # whole-project tables make four SLURM jobs
-    assert out.count("has been submitted with SLURM jobid") == 4
+    # the 4 x 2 x steps per-subject jobs went as one group: ingest, that group, the two
+    # whole-project tables, the gallery and the report's figures make six SLURM jobs
+    assert out.count("has been submitted with SLURM jobid") == 6
 
 
 def test_a_failing_job_fails_the_run_and_names_its_log(slurm, workflow_copy, tmp_path):

@@ -1,6 +1,5 @@
 """Real snakemake on the bundled example: caching, reruns, determinism and failures."""
 
-import hashlib
 import os
 import re
 import shutil
@@ -13,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, jobs_run, snakemake
+from tests.conftest import ROOT, digests, jobs_run, snakemake
 from zooheat.marks import read_marks
 from zooheat.pipeline import STEPS
 
@@ -33,14 +32,6 @@ overlay:
 
 def configure(workdir: Path, bin_size: int = 6) -> None:
     (workdir / "config" / "config.yaml").write_text(CONFIG.format(bin_size=bin_size))
-
-
-def digests(workdir: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(workdir)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted((workdir / "results").rglob("*"))
-        if p.is_file()
-    }
 
 
 def jobs_for(subject, layer="blobs"):
@@ -107,8 +98,8 @@ def test_forced_rebuild_gives_the_same_bytes(workflow_copy):
     first = digests(wd)
     snakemake(wd, "--forceall")
     assert digests(wd) == first
-    # every step's outputs and the two whole-project tables
-    assert len(first) == len(STEPS) * len(SUBJECTS) + 2
+    # every step's outputs, the two whole-project tables, the gallery and the report's figures
+    assert len(first) == len(STEPS) * len(SUBJECTS) + 2 + 1 + len(SUBJECTS)
 
 
 def test_example_end_to_end_all_layers_and_formats(workflow_copy):
@@ -189,7 +180,7 @@ def test_batches_make_the_same_files_and_rerun_only_what_changed(workflow_copy):
     ran = jobs_run(cold)
     # crc32 deals the four subjects into batches 1, 0, 2, 2
     assert ran == [("heatmap_batch", f"layer=blobs, batch={b}") for b in (0, 1, 2)]
-    files = {k: v for k, v in digests(wd).items() if not k.startswith("results/batches")}
+    files = digests(wd, skip=("batches",))
     assert files == per_subject  # the same files, byte for byte
 
     assert jobs_run(snakemake(wd)) == []

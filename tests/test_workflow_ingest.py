@@ -88,12 +88,15 @@ def test_new_export_rebuilds_exactly_the_changed_subjects(workflow_copy):
     repaired = snakemake(wd, *args)
     assert lost.read_bytes() == before
     ran = jobs_run(repaired)
-    assert ("restore_marks", "layer=blobs, subject=15000003") in ran
-    assert {w for _, w in ran} <= {
+    assert ("restore_marks", "table=blobs/15000003") in ran
+    assert {w for r, w in ran if r != "restore_marks"} <= {
         "layer=blobs, subject=15000003",
         "layer=blobs, subject=15000003, format=png",
     }
-    assert jobs_run(snakemake(wd, *args)) == []
+    again = snakemake(wd, *args)
+    assert jobs_run(again) == []
+    # no job stands behind a table that is there: no warnings about its provenance
+    assert "provenance" not in again.stdout + again.stderr
 
 
 def test_export_rejects_are_counted_and_nothing_escapes(workflow_copy):

@@ -11,6 +11,7 @@ consensus  marks, classifications          ``consensus/{layer}/{subject}.csv``
 density    histogram (classifications)     ``density/{layer}/{subject}.npy``
 overlay    image, zoom or density,         ``figures/{layer}/{subject}.{format}``
            (consensus)
+thumbnail  image, zoom or density          ``thumbnails/{layer}/{subject}.webp``
 =========  ==============================  ==========================================
 
 (In parentheses: read only when the settings ask for it.)
@@ -432,21 +433,50 @@ def _overlay_formats(config: Settings) -> tuple[str, ...]:
 
 
 def _overlay(data: SubjectData, settings: Settings) -> StepResult:
-    return StepResult(None)  # drawn once per format, by _figure
+    return StepResult(None)  # drawn when encoded (once per format for the overlay)
+
+
+def _heat(data: SubjectData, settings: Settings) -> np.ndarray:
+    """Return what the heat layer shows on the image grid: counts, or the smoothed map."""
+    if settings["show"] == "density":
+        return zoom_to_image(data.product("density"), data.image_size, settings["bin_size"])
+    if settings["show"] == "counts":
+        return data.product("zoom")
+    raise ValueError(f"overlay show must be 'counts' or 'density', got {settings['show']!r}")
 
 
 def _figure(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
-    if settings["show"] == "density":
-        heat = zoom_to_image(data.product("density"), data.image_size, settings["bin_size"])
-    elif settings["show"] == "counts":
-        heat = data.product("zoom")
-    else:
-        raise ValueError(f"overlay show must be 'counts' or 'density', got {settings['show']!r}")
+    heat = _heat(data, settings)
     style = overlay_style(settings["style"])
     if settings.get("label"):
         style = dataclasses.replace(style, colorbar_label=settings["label"])
     objects = data.product("consensus") if settings["consensus"] else None
     return render_figure(data.pixels, heat, fmt, title=data.title, style=style, objects=objects)
+
+
+def _thumbnail_settings(config: Settings) -> dict[str, Any]:
+    overlay = config["overlay"]
+    return {
+        "look": {
+            "cmap": overlay.get("cmap", OverlayStyle.cmap),
+            "alpha": overlay.get("alpha", OverlayStyle.alpha),
+            "zeros_transparent": overlay.get("zeros_transparent", OverlayStyle.zeros_transparent),
+        },
+        "show": overlay.get("show", "counts"),
+        "bin_size": config["bin_size"],
+        "size": (config.get("gallery") or {}).get("thumbnail", 160),
+    }
+
+
+def _thumbnail_inputs(settings: Settings) -> tuple[str, ...]:
+    return ("image", "density" if settings["show"] == "density" else "zoom")
+
+
+def _thumbnail(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
+    from zooheat.quicklook import blend, thumbnail
+
+    picture = blend(data.pixels, _heat(data, settings), **settings["look"])
+    return thumbnail(picture, settings["size"])
 
 
 def overlay_style(style: Settings) -> OverlayStyle:
@@ -547,6 +577,14 @@ STEPS: dict[str, Step] = {
             compute=_overlay,
             encode=_figure,
             formats=_overlay_formats,
+        ),
+        Step(
+            name="thumbnail",
+            output="thumbnails/{layer}/{subject}.webp",
+            inputs=_thumbnail_inputs,
+            settings=_thumbnail_settings,
+            compute=_overlay,
+            encode=_thumbnail,
         ),
     )
 }
