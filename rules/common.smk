@@ -5,12 +5,15 @@ import csv
 import functools
 import os
 import re
+import sys
 import zlib
 from pathlib import Path
 
 try:
     from zooheat.batch import BatchMember, missing_outputs, repair_token
-    from zooheat.pipeline import RESULTS, STEPS, step_settings
+    from zooheat.errors import ZooheatError, excerpt
+    from zooheat.limits import Limits, open_input
+    from zooheat.pipeline import RESULTS, STEPS, overlay_style, step_settings
     from zooheat.summary import SubjectLayer
     from zooheat.provenance import build_key
     from zooheat.style import FIGURE_FORMATS
@@ -31,6 +34,21 @@ SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 # Each step's settings (a change remakes that step's outputs), the formats of the steps
 # written in several, and zooheat's code and package versions (a change remakes everything).
 SETTINGS = step_settings(config)
+# Settings no schema can check (a colour map's name, a figure's size in pixels), checked now
+# rather than in every job.
+
+
+def at_start(check, *args):
+    """Run a check of the config or the inputs as the workflow starts: a failure is one line
+    (no traceback) naming the file or key and what was expected."""
+    try:
+        return check(*args)
+    except (ZooheatError, ValueError) as exc:
+        sys.exit(f"zooheat: {exc}")
+
+
+at_start(overlay_style, SETTINGS["overlay"]["style"])
+at_start(Limits.from_config, config["limits"])
 FORMATS = {name: step.output_formats(config) for name, step in STEPS.items()}
 BUILD = build_key()
 # The figure format the gallery links to and the report shows: a picture if there is one.
@@ -68,8 +86,9 @@ def read_subject_table(path, layers):
         missing = [c for c in ("subject", "image", *layers) if c not in header]
         if missing:
             raise ValueError(
-                f"{table}: missing columns {missing}; expected tab-separated columns "
-                f"'subject', 'image' and one per configured layer {layers}, found {header}"
+                f"{table}: missing columns {missing} among its {len(header)}; expected "
+                f"tab-separated columns 'subject', 'image' and one per configured layer "
+                f"{layers}"
             )
         for row in reader:
             line = reader.line_num
@@ -80,12 +99,12 @@ def read_subject_table(path, layers):
             subject = row["subject"].strip()
             if not re.fullmatch(SUBJECT_PATTERN, subject):
                 raise ValueError(
-                    f"{table}, line {line}, field 'subject': {subject!r} is not a usable "
+                    f"{table}, line {line}, field 'subject': {excerpt(subject)} is not a usable "
                     "subject id (letters, digits, '_', '-', '.'; not starting with '.')"
                 )
             if subject in subjects:
                 raise ValueError(
-                    f"{table}, line {line}: subject {subject!r} appears twice"
+                    f"{table}, line {line}: subject {excerpt(subject)} appears twice"
                 )
             if not row["image"].strip():
                 raise ValueError(f"{table}, line {line}, field 'image': empty")
@@ -93,7 +112,7 @@ def read_subject_table(path, layers):
             if counted and not counted.isdigit():
                 raise ValueError(
                     f"{table}, line {line}, field 'classifications': expected a whole "
-                    f"number of volunteers, found {counted[:20]!r}"
+                    f"number of volunteers, found {excerpt(counted)}"
                 )
             subjects[subject] = {
                 "image": resolve(row["image"].strip()),
@@ -147,14 +166,32 @@ def missing_tables():
 MISSING_TABLES = missing_tables()
 
 
-if FROM_EXPORT:
+def check_sources():
+    """The export (and subject export) are files, the images a folder: a path that is wrong
+    (a typo, a moved folder) stops the run, rather than leaving the last results standing
+    as if they were this export's."""
     if PANOPTES["images"] is None:
         raise ValueError(
             "config: panoptes.images must name the folder of the subject images"
         )
+    if not os.path.isdir(PANOPTES["images"]):
+        raise ValueError(
+            f"{PANOPTES['images']}: not a folder (config panoptes.images); expected the "
+            "folder of the subject images"
+        )
+    for key, what in (
+        ("export", "a Panoptes classification export CSV"),
+        ("subject_export", "a Panoptes subject export CSV"),
+    ):
+        if PANOPTES[key] is not None:
+            open_input(PANOPTES[key], f"{what} (config panoptes.{key})").close()
+
+
+if FROM_EXPORT:
+    at_start(check_sources)
     TABLE_SUBJECTS = None
 else:
-    TABLE_SUBJECTS = read_subject_table(config["subjects"], LAYERS)
+    TABLE_SUBJECTS = at_start(read_subject_table, config["subjects"], LAYERS)
 
 
 def ingest_input():
@@ -169,10 +206,55 @@ def ingest_input():
     return {}
 
 
-def subjects():
+def all_subjects():
+    """Every subject of the export's manifest or the subject table."""
     if FROM_EXPORT:
         return read_manifest(checkpoints.ingest.get().output.manifest, LAYERS)
     return TABLE_SUBJECTS
+
+
+_IMAGES_CHECKED = {}
+
+
+def split_by_image(table):
+    """({subject: entry} of the subjects whose image is there, [(subject, image)] of the
+    others): one listing per image folder, once per subject table."""
+    if _IMAGES_CHECKED.get("table") is not table:
+        listings = {}
+        present, missing = {}, []
+        for subject, entry in table.items():
+            folder, name = os.path.split(entry["image"])
+            if folder not in listings:
+                try:
+                    listings[folder] = set(os.listdir(folder or "."))
+                except OSError:
+                    listings[folder] = set()
+            if name in listings[folder]:
+                present[subject] = entry
+            else:
+                missing.append((subject, entry["image"]))
+        if missing:
+            print(
+                f"zooheat: warning: {len(missing)} subjects have no image (the first: "
+                f"{missing[0][1]}); the others are made, then the run fails listing them "
+                f"all in {MISSING_IMAGES_LOG} (missing_images: warn lets it succeed)",
+                file=sys.stderr,
+            )
+        _IMAGES_CHECKED.update(table=table, present=present, missing=missing)
+    return _IMAGES_CHECKED["present"], _IMAGES_CHECKED["missing"]
+
+
+MISSING_IMAGES_LOG = "logs/missing_images.log"
+
+
+def subjects():
+    """The subjects to make: those whose image is there."""
+    return split_by_image(all_subjects())[0]
+
+
+def missing_images(wildcards):
+    """[(subject, image)] of the subjects whose image is missing."""
+    return split_by_image(all_subjects())[1]
 
 
 def subject_layers():
@@ -187,7 +269,7 @@ def subject_layers():
 
 def subject_entry(wildcards):
     try:
-        return subjects()[wildcards.subject]
+        return all_subjects()[wildcards.subject]
     except KeyError:
         source = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
         raise ValueError(f"subject {wildcards.subject!r} is not in {source}") from None
@@ -431,6 +513,7 @@ def all_outputs(wildcards):
     with files deleted by hand gets a repair job that makes just those again.
     """
     targets = [
+        rules.missing_images.output.table,
         rules.summary.output.summary,
         rules.marks_table.output.marks,
         rules.gallery.output.page,

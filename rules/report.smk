@@ -42,3 +42,27 @@ rule report_figures:
         figure_format=FIGURE_FORMAT,
     script:
         "../scripts/report_figures.py"
+
+
+# Subjects whose image is missing are left out of everything else; this job, after the
+# others, lists them (results/missing-images.tsv and its log) and fails the run unless
+# missing_images is warn.
+rule missing_images:
+    input:
+        unpack(lambda wildcards: ingest_input()),
+        rules.summary.output.summary,
+        rules.marks_table.output.marks,
+        rules.gallery.output.page,
+        rules.report_figures.output.figures,
+    output:
+        table=f"{RESULTS}/missing-images.tsv",
+    log:
+        MISSING_IMAGES_LOG,
+    localrule: True
+    conda:
+        "../envs/heatmap.yaml"
+    params:
+        missing=missing_images,
+        policy=config["missing_images"],
+    script:
+        "../scripts/missing_images.py"

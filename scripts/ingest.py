@@ -13,6 +13,7 @@ with snakemake_job(snakemake.log[0]) as log:
         subject_export=snakemake.input.get("subject_export"),
         workers=snakemake.threads,
         log=log,
+        adopt=True,  # results/ingest is the workflow's own folder
     )
     print(
         f"{summary.rows_read} rows: {summary.rows_used} used, {summary.rows_filtered} "

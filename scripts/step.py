@@ -3,7 +3,10 @@
 # params, its files through input: the subject's image and marks, and earlier steps' outputs
 # by step name.
 from zooheat.jobs import snakemake_job
+from zooheat.limits import Limits
 from zooheat.pipeline import run_step
+
+# The limits are read from the config, not passed as params: raising one remakes nothing.
 
 with snakemake_job(snakemake.log[0]) as log:
     inputs = dict(snakemake.input.items())
@@ -19,6 +22,7 @@ with snakemake_job(snakemake.log[0]) as log:
             output=snakemake.output[0],
             settings=snakemake.params.settings,
             classifications=snakemake.params.classifications,
+            limits=Limits.from_config(snakemake.config.get("limits")),
         ),
         file=log,
     )

@@ -1,5 +1,6 @@
 # Snakemake adapter: every subject's numbers -> results/summary.csv (zooheat.summary).
 from zooheat.jobs import snakemake_job
+from zooheat.limits import Limits
 from zooheat.summary import summary_from_files, summary_from_manifests, write_summary
 
 with snakemake_job(snakemake.log[0]) as log:
@@ -7,5 +8,6 @@ with snakemake_job(snakemake.log[0]) as log:
     if job["manifests"] is not None:  # batches: their manifests hold the numbers
         rows = summary_from_manifests(job["manifests"])
     else:
-        rows = summary_from_files(job["entries"], snakemake.params.settings)
+        limits = Limits.from_config(snakemake.config.get("limits"))
+        rows = summary_from_files(job["entries"], snakemake.params.settings, limits=limits)
     print(f"{write_summary(rows, snakemake.output.summary)} rows", file=log)

@@ -34,7 +34,7 @@ def test_missing_image(tmp_path):
     marks = tmp_path / "m.csv"
     marks.write_text("1,2,3\n")
     proc = plot(tmp_path / "absent.png", marks, tmp_path)
-    assert_clear_error(proc, "absent.png: image file not found")
+    assert_clear_error(proc, "absent.png: not found; expected a PNG subject image")
     assert not (tmp_path / "f.png").exists()
 
 

@@ -1,9 +1,12 @@
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from zooheat.errors import ImageError
 from zooheat.images import image_size, read_image
+from zooheat.limits import Limits
 
 
 def save(tmp_path, img, name="img.png"):
@@ -54,8 +57,40 @@ def test_palette_with_transparency(tmp_path):
 
 
 def test_missing_image_names_the_file(tmp_path):
-    with pytest.raises(ImageError, match=r"nope\.png: image file not found"):
+    with pytest.raises(ImageError, match=r"nope\.png: not found; expected a PNG subject image"):
         image_size(tmp_path / "nope.png")
+
+
+def test_a_pipe_or_a_device_is_refused_before_it_is_read(tmp_path):
+    fifo = tmp_path / "scan.png"
+    os.mkfifo(fifo)  # nobody writes to it: reading it would wait for ever
+    for read in (image_size, read_image):
+        with pytest.raises(ImageError, match=r"scan\.png: is not a regular file \(a pipe"):
+            read(fifo)
+    with pytest.raises(ImageError, match="/dev/zero: is not a regular file"):
+        read_image("/dev/zero")  # never ends
+
+
+def test_an_image_beyond_the_limits_is_refused_before_it_is_decoded(tmp_path):
+    # 9,400 x 9,400 RGB: a 258 KB PNG that would decode to 10 GB of float32
+    path = tmp_path / "bomb.png"
+    Image.new("RGB", (9400, 9400)).save(path)
+    assert path.stat().st_size < 1 << 20
+    with pytest.raises(ImageError) as err:
+        read_image(path)
+    assert "9400x9400 pixels (88.4 million), more than the 12.0 million allowed" in str(err.value)
+    assert "limits.image_pixels" in str(err.value)
+    small = tmp_path / "small.png"
+    Image.new("L", (40, 30)).save(small)
+    assert image_size(small, limits=Limits(image_pixels=1200)) == (30, 40)
+    with pytest.raises(ImageError, match=r"more than the 0\.0 million allowed"):
+        image_size(small, limits=Limits(image_pixels=1199))
+    with pytest.raises(
+        ImageError, match=r"more than the 1 MiB allowed .* \(config limits.image_mb\)"
+    ):
+        big = tmp_path / "big.png"
+        big.write_bytes(small.read_bytes() + b"\0" * (1 << 20))
+        read_image(big, limits=Limits(image_mb=1))
 
 
 def test_text_file_is_not_an_image(tmp_path):

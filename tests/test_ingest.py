@@ -5,6 +5,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -569,6 +571,79 @@ def test_only_changed_tables_are_rewritten_and_stale_ones_removed(tmp_path):
     ]
     assert not (out / "marks" / "blobs" / "103.csv").exists()
     assert set(manifest(out)) == {"101", "102"}
+
+
+def test_a_folder_of_the_users_files_is_refused_and_left_as_it_was(tmp_path):
+    # the README's own layout for per-subject tables, written by the user
+    users = tmp_path / "out"
+    for name in ("marks/blobs/101.csv", "marks/notes/7.csv", "subjects.tsv"):
+        (users / name).parent.mkdir(parents=True, exist_ok=True)
+        (users / name).write_text(f"{name}: the user's own\n")
+    before = {p: p.read_bytes() for p in users.rglob("*") if p.is_file()}
+    export = tmp_path / "export.csv"
+    export.write_text(csv_text([row(1, "a", subject="102", marks=[circle(1, 1, 1)])]))
+    with pytest.raises(ZooheatError, match=r"out: holds files the ingest did not write \(marks"):
+        ingest_export(export, users, CONFIG, progress=False)
+    proc = run_cli("ingest", export, "-o", users, "--layer", "blobs=T3:0")
+    assert proc.returncode == 2, proc.stderr
+    assert "holds files the ingest did not write" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert {p: p.read_bytes() for p in users.rglob("*") if p.is_file()} == before
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ZooheatError, match="is a file; expected a folder"):
+        ingest_export(export, tmp_path / "file", CONFIG, progress=False)
+
+
+def test_an_export_that_is_a_pipe_is_one_clear_line_not_a_hang(tmp_path):
+    fifo = tmp_path / "export.csv"
+    os.mkfifo(fifo)  # nobody writes: reading would wait for ever
+    with pytest.raises(ZooheatError, match=r"export\.csv: is not a regular file \(a pipe"):
+        ingest_export(fifo, tmp_path / "out", CONFIG, progress=False)
+    # `cat export.csv | zooheat ingest /dev/stdin ...`
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zooheat",
+            "ingest",
+            "/dev/stdin",
+            "-o",
+            str(tmp_path / "out"),
+            "--layer",
+            "blobs=T3:0",
+        ],
+        input=csv_text([row(1, "a", subject="102", marks=[circle(1, 1, 1)])]),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "is not a regular file" in proc.stderr
+
+
+def test_the_ingest_takes_back_its_own_folder_and_touches_nothing_else_in_it(tmp_path):
+    rows = [row(1, "a", subject="101", marks=[circle(1, 1, 1)])]
+    summary, out = run(tmp_path, csv_text(rows))
+    assert json.loads((out / ".zooheat-ingest").read_text()) == {"layers": ["blobs", "rings"]}
+    # a folder of the user's under marks/, a file of theirs in a layer's folder, and a
+    # killed run's temporary folder
+    (out / "marks" / "mine").mkdir()
+    (out / "marks" / "mine" / "5.csv").write_text("mine\n")
+    (out / "marks" / "blobs" / "notes.txt").write_text("mine\n")
+    (out / ".ingest-killed").mkdir()
+    (out / ".ingest-killed" / "spool").write_text("half\n")
+    one_layer = IngestConfig(layers=LAYERS[:1], workflow_id=1234)
+    summary = ingest_export(tmp_path / "export.csv", out, one_layer, progress=False)
+    assert summary.files_removed == 1  # rings/101.csv: the layer left the config
+    assert not (out / "marks" / "rings").exists()
+    assert (out / "marks" / "mine" / "5.csv").read_text() == "mine\n"
+    assert (out / "marks" / "blobs" / "notes.txt").read_text() == "mine\n"
+    assert not (out / ".ingest-killed").exists()
+    assert json.loads((out / ".zooheat-ingest").read_text()) == {"layers": ["blobs"]}
+    # a folder from an ingest that wrote no marker is known by its summary
+    (out / ".zooheat-ingest").unlink()
+    assert ingest_export(tmp_path / "export.csv", out, CONFIG, progress=False).subjects == 1
 
 
 def test_parallel_chunks_give_the_same_bytes_as_one_process(tmp_path, monkeypatch):

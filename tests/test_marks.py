@@ -1,10 +1,12 @@
 import math
+import os
 import re
 
 import numpy as np
 import pytest
 
 from zooheat.errors import MarksError
+from zooheat.limits import Limits
 from zooheat.marks import Marks, format_marks, parse_marks, read_marks, write_marks
 
 
@@ -80,11 +82,11 @@ def test_with_a_header_the_line_is_one_more_than_the_row(tmp_path):
         ("1,inf,2\n", "field 'y': expected a finite number, found 'inf'"),
         ("x,y,r\n1,2,-3\n", "field 'r': expected a radius >= 0, found '-3'"),
         ("x,y,r\n1,2,big\n", "field 'r': expected a number, found 'big'"),
-        ("x,y\n1,2,3\n", "line 2 (data row 1): expected 2 fields (x,y), found 3"),
-        ("1,2\n1,2,3\n", "line 2 (data row 2): expected 2 fields (x,y), found 3"),
+        ("x,y\n1,2,3\n", "line 2 (data row 1): expected 2 fields ('x', 'y'), found 3"),
+        ("1,2\n1,2,3\n", "line 2 (data row 2): expected 2 fields ('x', 'y'), found 3"),
         ("1,2,3,4\n", "2 or 3 fields per row"),
         ("user,xx,y\na,1,2\n", "must name columns 'x' and 'y' (missing ['x']"),
-        ("x,y,x\n1,2,3\n", "duplicate columns ['x']"),
+        ("x,y,x\n1,2,3\n", "duplicate columns 'x'"),
     ],
 )
 def test_bad_rows_are_clear_errors(tmp_path, text, fragment):
@@ -95,13 +97,45 @@ def test_bad_rows_are_clear_errors(tmp_path, text, fragment):
     assert str(path) in str(err.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG\n",  # a one-line secrets file
+        "x,y\n1,SECRET-" + "k" * 200 + "\n",  # a long field
+        "PATH=/usr/bin,HOME=/root,TOKEN=abc\n",  # a process's environment, as CSV
+    ],
+)
+def test_an_error_quotes_no_more_than_a_short_excerpt_of_the_file(tmp_path, text):
+    path = write(tmp_path, text)
+    with pytest.raises(MarksError) as err:
+        read_marks(path)
+    message = str(err.value).replace(str(path), "")
+    # nothing of a header is quoted; of a field, at most 40 characters, escaped
+    for secret in ("wJalrXUtnFEMI", "TOKEN=abc", "k" * 41):
+        assert secret not in message, message
+    assert len(message) < 200
+
+
 def test_missing_folder_and_non_utf8_files(tmp_path):
-    with pytest.raises(MarksError, match="mark table not found"):
+    with pytest.raises(MarksError, match=r"nope.csv: not found; expected a CSV mark table"):
         read_marks(tmp_path / "nope.csv")
     with pytest.raises(MarksError, match="is a folder"):
         read_marks(tmp_path)
     with pytest.raises(MarksError, match="not UTF-8 text"):
         read_marks(write(tmp_path, b"x,y\n\xff\xfe,1\n", mode="wb"))
+
+
+def test_a_pipe_a_device_or_a_huge_table_is_refused_before_it_is_read(tmp_path):
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(MarksError, match=r"fifo\.csv: is not a regular file \(a pipe"):
+        read_marks(fifo)
+    with pytest.raises(MarksError, match="/dev/zero: is not a regular file"):
+        read_marks("/dev/zero")  # an endless device: it would fill memory
+    big = write(tmp_path, "x,y\n" + "1.5,2.5\n" * 200_000)
+    with pytest.raises(MarksError, match=r"more than the 1 MiB allowed .*limits\.marks_mb"):
+        read_marks(big, limits=Limits(marks_mb=1))
+    assert len(read_marks(big)) == 200_000
 
 
 def test_write_then_read_gives_the_same_marks(tmp_path):

@@ -8,7 +8,8 @@ from PIL import Image
 
 from zooheat.arrays import save_array
 from zooheat.errors import ZooheatError
-from zooheat.marks import Marks, write_marks
+from zooheat.limits import Limits
+from zooheat.marks import Marks, read_marks, write_marks
 from zooheat.pipeline import (
     SOURCES,
     STEPS,
@@ -207,3 +208,26 @@ def test_figures_are_titled_and_rendered_by_the_chosen_renderer():
         b"<?xml"
     )
     assert figure_title("15000000", "blobs") == "15000000 · blobs"
+
+
+def test_a_subject_beyond_the_consensus_limit_fails_with_one_clear_line(subject):
+    image, marks = subject
+    settings = step_settings(CONFIG)
+    marked = len(read_marks(marks))
+    data = SubjectData(
+        "s1",
+        "blobs",
+        image=image,
+        marks=marks,
+        settings=settings,
+        limits=Limits(consensus_marks=marked - 1),
+    )
+    with pytest.raises(ZooheatError, match=rf"{marked:,} marks, more than the {marked - 1:,}"):
+        data.result("consensus")
+    roomy = SubjectData("s1", "blobs", image=image, marks=marks, settings=settings)
+    assert roomy.result("consensus").value is not None
+
+
+def test_a_figure_too_wide_to_draw_is_refused_before_any_job():
+    with pytest.raises(ValueError, match="12,000 pixels wide, more than 10,000"):
+        OverlayStyle(dpi=1200, width_in=10)

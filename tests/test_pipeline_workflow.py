@@ -47,6 +47,7 @@ def expected_files():
         "results/summary.csv",
         "results/marks.parquet",
         "results/gallery/index.html",
+        "results/missing-images.tsv",
     }
     for layer in LAYERS:
         for subject in EXPORTED:

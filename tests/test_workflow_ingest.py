@@ -115,3 +115,68 @@ def test_export_rejects_are_counted_and_nothing_escapes(workflow_copy):
     log = (wd / "logs" / "ingest" / "ingest.log").read_text()
     assert "100 rows: 98 used, 0 filtered, 2 rejected" in log
     assert not (wd.parent / "escape.png").exists()
+
+
+def test_a_wrong_input_path_stops_the_run_rather_than_keeping_old_results(workflow_copy):
+    wd = workflow_copy
+    one_layer(wd)
+    snakemake(wd)
+    config = wd / "config" / "config.yaml"
+    text = config.read_text()
+    for old, new, fragment in (
+        (
+            "export: example/classifications.csv",
+            "export: example/classificationz.csv",
+            "example/classificationz.csv: not found; expected a Panoptes classification "
+            "export CSV (config panoptes.export)",
+        ),
+        (
+            "images: example/images",
+            "images: example/imagez",
+            "example/imagez: not a folder (config panoptes.images)",
+        ),
+    ):
+        config.write_text(text.replace(old, new))
+        proc = snakemake(wd, check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "Nothing to be done" not in out
+        assert f"zooheat: {fragment}" in out and "Traceback" not in out
+    config.write_text(text)
+
+
+def test_missing_images_are_listed_at_once_and_the_others_still_made(workflow_copy):
+    wd = workflow_copy
+    one_layer(wd)
+    images = wd / "example" / "images"
+    gone = ["synthetic-0001.png", "synthetic-0003.png"]
+    for name in gone:
+        (images / name).rename(wd / name)
+    proc = snakemake(wd, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "zooheat: warning: 2 subjects have no image" in out
+    assert "logs/missing_images.log" in out
+    # every other subject has its figure; the two without an image have nothing
+    figures = sorted(p.name for p in (wd / "results" / "figures" / "blobs").iterdir())
+    assert figures == ["15000000.png", "15000002.png"]
+    log = (wd / "logs" / "missing_images.log").read_text()
+    for subject, name in (("15000001", gone[0]), ("15000003", gone[1])):
+        assert f"subject {subject}: image not found: example/images/{name}" in log
+    summary = (wd / "results" / "summary.csv").read_text()
+    assert "15000001" not in summary and "15000000" in summary
+
+    # accepted: the run succeeds and the list stays in results/
+    config = wd / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("missing_images: error", "missing_images: warn"))
+    snakemake(wd)
+    listed = (wd / "results" / "missing-images.tsv").read_text().splitlines()
+    assert listed == [
+        "subject\timage",
+        *(f"{s}\texample/images/{n}" for s, n in (("15000001", gone[0]), ("15000003", gone[1]))),
+    ]
+    # the images come back: their subjects are made, and the list is empty
+    for name in gone:
+        (wd / name).rename(images / name)
+    snakemake(wd)
+    assert len(list((wd / "results" / "figures" / "blobs").iterdir())) == 4
+    assert (wd / "results" / "missing-images.tsv").read_text() == "subject\timage\n"

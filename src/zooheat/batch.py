@@ -18,6 +18,7 @@ from typing import IO, Any, NamedTuple
 
 from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
+from zooheat.limits import DEFAULT_LIMITS, Limits, open_input
 from zooheat.pipeline import RESULTS, STEPS, SubjectData, chain_outputs, fact_names, run_chain
 from zooheat.provenance import build_key
 
@@ -52,11 +53,12 @@ class BatchRow(NamedTuple):
     made: bool
 
 
-def _read(path: PathLike) -> bytes:
+def _read(path: PathLike, limits: Limits) -> bytes:
+    """Return a member's input file (for its key), or nothing if it is unusable."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:
+        with open_input(path, "an input", max_mb=max(limits.image_mb, limits.marks_mb)) as f:
+            return f.read()
+    except ZooheatError:
         return b""  # the step that reads it says what is wrong
 
 
@@ -74,6 +76,7 @@ def run_batch(
     state: PathLike,
     results: PathLike = RESULTS,
     log: IO[str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[BatchRow]:
     """Run the chain for every member whose files are missing or out of date.
 
@@ -94,6 +97,8 @@ def run_batch(
         The results folder.
     log : text stream, optional
         Where warnings go, one line each, naming the subject.
+    limits : Limits
+        The largest inputs accepted.
 
     Returns
     -------
@@ -118,7 +123,12 @@ def run_batch(
         outputs = chain_outputs(layer, member.subject, formats, results)
         key = hashlib.sha256(
             b"\0".join(
-                [base_key, _read(member.image), _read(member.marks), b"%r" % member.classifications]
+                [
+                    base_key,
+                    _read(member.image, limits),
+                    _read(member.marks, limits),
+                    b"%r" % member.classifications,
+                ]
             )
         ).hexdigest()
         previous = known.get(member.subject)
@@ -132,6 +142,7 @@ def run_batch(
             marks=member.marks,
             classifications=member.classifications,
             settings=settings,
+            limits=limits,
         )
         try:
             done = run_chain(data, formats, results=results)

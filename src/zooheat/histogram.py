@@ -190,5 +190,6 @@ def zoom_to_image(counts: np.ndarray, image_shape: tuple[int, int], bin_size: in
             f"histogram shape {grid.shape} does not fit an image of {rows}x{cols} pixels with "
             f"bin_size {bin_size}: expected {expected} (was it made with another bin_size?)"
         )
-    zoomed = np.repeat(np.repeat(grid, bin_size, axis=0), bin_size, axis=1)
-    return np.ascontiguousarray(zoomed[:rows, :cols])
+    # each pixel picks its bin: memory is the image's, whatever bin_size (a repeat-then-crop
+    # would make bin_size x bin_size copies of a last, partial bin before cropping)
+    return grid.take(np.arange(rows) // bin_size, axis=0).take(np.arange(cols) // bin_size, axis=1)

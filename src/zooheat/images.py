@@ -6,13 +6,16 @@ y (row) from 0 to ``rows``, origin top-left, which is the frame Panoptes stores 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from zooheat.errors import ImageError
+from zooheat.limits import DEFAULT_LIMITS, Limits, open_input
 
 __all__ = ["image_size", "read_image"]
 
@@ -20,35 +23,47 @@ __all__ = ["image_size", "read_image"]
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
 
-def _open(path: str | os.PathLike[str]) -> Image.Image:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(path)
-    except FileNotFoundError:
-        raise ImageError(f"{path}: image file not found (expected a PNG subject image)") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder, expected a PNG subject image") from None
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise ImageError(
-            f"{path}: cannot read this file as an image (expected a PNG; is it truncated, "
-            "empty or another format?)"
-        ) from None
-    except PermissionError:
-        raise ImageError(f"{path}: permission denied reading the image") from None
-    except OSError as exc:
-        raise ImageError(
-            f"{path}: cannot read this file as an image ({exc}); expected a PNG"
-        ) from None
+@contextlib.contextmanager
+def _open(path: str | os.PathLike[str], limits: Limits) -> Iterator[Image.Image]:
+    """Open an image (its header only) within the limits: the file's size, then its pixels."""
+    with open_input(
+        path,
+        "a PNG subject image",
+        max_mb=limits.image_mb,
+        limit_key="limits.image_mb",
+        error=ImageError,
+    ) as handle:
+        try:
+            with warnings.catch_warnings():
+                # the pixel limit below is the one that counts; Pillow's stops at 179 million
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(handle)
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as e:
+            reason = "" if isinstance(e, UnidentifiedImageError) else f" ({e})"
+            raise ImageError(
+                f"{path}: cannot read this file as an image{reason}; expected a PNG (is it "
+                "truncated, empty or another format?)"
+            ) from None
+        with img:
+            width, height = img.size
+            if width * height > limits.image_pixels:
+                raise ImageError(
+                    f"{path}: {width}x{height} pixels ({width * height / 1e6:,.1f} million), "
+                    f"more than the {limits.image_pixels / 1e6:,.1f} million allowed (config "
+                    "limits.image_pixels)"
+                )
+            yield img
 
 
-def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+def image_size(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> tuple[int, int]:
     """Return ``(rows, cols)`` of an image, reading only its header.
 
     Parameters
     ----------
     path : path-like
         A PNG (or any format Pillow reads).
+    limits : Limits
+        The largest file and image accepted.
 
     Returns
     -------
@@ -58,14 +73,14 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     Raises
     ------
     ImageError
-        The file is missing or is not an image.
+        The file is missing, not a regular file, not an image, or beyond ``limits``.
     """
-    with _open(path) as img:
+    with _open(path, limits) as img:
         width, height = img.size
     return height, width
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Read an image of any mode into a float32 array with values in ``[0, 1]``.
 
     Grey (``L``, ``1``) and 16-bit grey images give a 2-D ``(rows, cols)`` array; RGB gives
@@ -76,6 +91,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     ----------
     path : path-like
         The subject image.
+    limits : Limits
+        The largest file and image accepted (checked before the pixels are decoded).
 
     Returns
     -------
@@ -85,7 +102,8 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     Raises
     ------
     ImageError
-        The file is missing, is not an image, or its pixel data are truncated or corrupt.
+        The file is missing, not a regular file, not an image, beyond ``limits``, or its
+        pixel data are truncated or corrupt.
 
     Examples
     --------
@@ -96,7 +114,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     >>> read_image(path).shape, float(read_image(path).max())
     ((2, 3), 1.0)
     """
-    with _open(path) as img:
+    with _open(path, limits) as img:
         try:
             img.load()
         except (OSError, SyntaxError, ValueError) as exc:

@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from zooheat.errors import MarksError
+from zooheat.errors import MarksError, excerpt, names_excerpt
 from zooheat.fileio import atomic_write
+from zooheat.limits import DEFAULT_LIMITS, Limits, open_input
 
 __all__ = ["Marks", "parse_marks", "read_marks", "write_marks"]
 
@@ -136,9 +137,9 @@ def _number(text: str, *, source: str, line: int, row: int, name: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise MarksError(f"{where}: expected a number, found {text!r}") from None
+        raise MarksError(f"{where}: expected a number, found {excerpt(text)}") from None
     if not math.isfinite(value):
-        raise MarksError(f"{where}: expected a finite number, found {text!r}")
+        raise MarksError(f"{where}: expected a finite number, found {excerpt(text)}")
     return value
 
 
@@ -209,13 +210,15 @@ def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
                     header = fields
                     dupes = sorted({n for n in header if header.count(n) > 1})
                     if dupes:
-                        raise MarksError(f"{source}, line {line}: duplicate columns {dupes}")
+                        raise MarksError(
+                            f"{source}, line {line}: duplicate columns {names_excerpt(dupes)}"
+                        )
                     missing = [n for n in ("x", "y") if n not in header]
                     if missing:
                         raise MarksError(
                             f"{source}, line {line}: the header must name columns 'x' and 'y' "
-                            f"(missing {missing}; found {header}). A headerless table holds "
-                            "numbers only: x,y or x,y,r"
+                            f"(missing {missing} among its {len(header)} columns). A headerless "
+                            "table holds numbers only: x,y or x,y,r"
                         )
                     columns = {name: i for i, name in enumerate(header)}
                     extra_names = [n for n in header if n not in COORDINATE_COLUMNS]
@@ -225,7 +228,7 @@ def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
             if len(fields) != width:
                 raise MarksError(
                     f"{source}, line {line} (data row {row}): expected {width} fields "
-                    f"({','.join(header or [])}), found {len(fields)}"
+                    f"({names_excerpt(header or [])}), found {len(fields)}"
                 )
             where = {"source": source, "line": line, "row": row}
             xs.append(_number(fields[columns["x"]], name="x", **where))
@@ -236,7 +239,7 @@ def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
                 if radius < 0:
                     raise MarksError(
                         f"{source}, line {line} (data row {row}), field 'r': expected a "
-                        f"radius >= 0, found {r_text!r}"
+                        f"radius >= 0, found {excerpt(r_text)}"
                     )
                 rs.append(radius)
             else:
@@ -254,25 +257,26 @@ def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
     )
 
 
-def read_marks(path: str | os.PathLike[str]) -> Marks:
+def read_marks(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> Marks:
     """Read a mark table from a CSV file; see the module's notes for the format.
 
     Raises
     ------
     MarksError
-        The file is missing, is not UTF-8 text, or a row breaks the format.
+        The file is missing, not a regular file, larger than ``limits.marks_mb``, not UTF-8
+        text, or a row breaks the format.
     """
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return parse_marks(handle, source=str(path))
-    except FileNotFoundError:
-        raise MarksError(f"{path}: mark table not found (expected a CSV of x,y[,r])") from None
-    except IsADirectoryError:
-        raise MarksError(f"{path}: is a folder, expected a CSV mark table") from None
-    except UnicodeDecodeError as exc:
-        raise MarksError(
-            f"{path}: not UTF-8 text (byte {exc.start}); expected a CSV mark table"
-        ) from None
+    what = "a CSV mark table (x,y[,r])"
+    with open_input(
+        path, what, max_mb=limits.marks_mb, limit_key="limits.marks_mb", error=MarksError
+    ) as raw:
+        try:
+            with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle:
+                return parse_marks(handle, source=str(path))
+        except UnicodeDecodeError as exc:
+            raise MarksError(
+                f"{path}: not UTF-8 text (byte {exc.start}); expected {what}"
+            ) from None
 
 
 def format_marks(marks: Marks) -> str:

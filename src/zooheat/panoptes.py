@@ -28,6 +28,7 @@ height``).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from zooheat.errors import ZooheatError
+from zooheat.limits import open_input
 
 __all__ = [
     "MARK_COLUMNS",
@@ -398,7 +400,7 @@ def export_columns(header: Sequence[str], source: str) -> ExportColumns:
         raise ExportHeaderError(
             f"{source}, line 1: not a Panoptes classification export header ({problem}). "
             f"Expected at least {list(REQUIRED_COLUMNS)} (and classification_id, subject_ids in "
-            f"exports since 2015); found {list(names)[:20]}"
+            f"exports since 2015) among its {len(names)} columns"
         )
     layout: Literal["modern", "2015"] = (
         "modern" if "classification_id" in names and "subject_ids" in names else "2015"
@@ -917,44 +919,49 @@ def read_subject_export(
     """
     images: dict[str, str] = {}
     rejects: list[tuple[int, str, str, str]] = []
-    try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise ZooheatError(f"{path}: subject export not found") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = [h.strip() for h in next(reader, [])]
-        if "subject_id" not in header or "metadata" not in header:
-            raise ZooheatError(
-                f"{path}, line 1: not a Panoptes subject export (expected columns subject_id "
-                f"and metadata, found {header[:12]})"
-            )
-        sid_at, meta_at = header.index("subject_id"), header.index("metadata")
-        line = 1
-        for fields in reader:
-            start, line = line + 1, reader.line_num
-            if not fields:
-                continue
-            subject = fields[sid_at].strip() if len(fields) > sid_at else ""
-            try:
-                if len(fields) != len(header):
-                    raise Rejected("row", f"expected {len(header)} fields, found {len(fields)}")
-                subject = _checked("subject_ids", subject, field="subject_id")
-                metadata = _json(fields[meta_at], "metadata")
-                if not isinstance(metadata, dict):
-                    raise Rejected("metadata", "expected an object")
-                name = next(
-                    (metadata[k] for k in filename_keys if metadata.get(k) not in (None, "")),
-                    None,
+    what = "a Panoptes subject export CSV"
+    with (
+        open_input(path, what) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle,
+    ):
+        try:
+            reader = csv.reader(handle)
+            header = [h.strip() for h in next(reader, [])]
+            if "subject_id" not in header or "metadata" not in header:
+                raise ZooheatError(
+                    f"{path}, line 1: not a Panoptes subject export (expected columns "
+                    f"subject_id and metadata among its {len(header)} columns)"
                 )
-                if name is None:
-                    raise Rejected("metadata", f"none of the keys {list(filename_keys)}")
-                name = safe_image_name(name)
-                if images.get(subject, name) != name:
-                    raise Rejected(
-                        "metadata", f"file name {name!r} differs from {images[subject]!r}"
+            sid_at, meta_at = header.index("subject_id"), header.index("metadata")
+            line = 1
+            for fields in reader:
+                start, line = line + 1, reader.line_num
+                if not fields:
+                    continue
+                subject = fields[sid_at].strip() if len(fields) > sid_at else ""
+                try:
+                    if len(fields) != len(header):
+                        raise Rejected("row", f"expected {len(header)} fields, found {len(fields)}")
+                    subject = _checked("subject_ids", subject, field="subject_id")
+                    metadata = _json(fields[meta_at], "metadata")
+                    if not isinstance(metadata, dict):
+                        raise Rejected("metadata", "expected an object")
+                    name = next(
+                        (m for k in filename_keys if (m := metadata.get(k)) not in (None, "")),
+                        None,
                     )
-                images[subject] = name
-            except Rejected as exc:
-                rejects.append((start, subject[:40], exc.field, exc.reason))
+                    if name is None:
+                        raise Rejected("metadata", f"none of the keys {list(filename_keys)}")
+                    name = safe_image_name(name)
+                    if images.get(subject, name) != name:
+                        raise Rejected(
+                            "metadata", f"file name {name!r} differs from {images[subject]!r}"
+                        )
+                    images[subject] = name
+                except Rejected as exc:
+                    rejects.append((start, subject[:40], exc.field, exc.reason))
+        except UnicodeDecodeError as exc:
+            raise ZooheatError(
+                f"{path}: not UTF-8 text (byte {exc.start}); expected {what}"
+            ) from None
     return images, rejects

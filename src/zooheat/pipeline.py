@@ -56,6 +56,7 @@ from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
 from zooheat.histogram import histogram_of_marks, zoom_to_image
 from zooheat.images import image_size, read_image
+from zooheat.limits import DEFAULT_LIMITS, Limits
 from zooheat.marks import Marks, read_marks
 from zooheat.style import OverlayStyle, figure_format
 
@@ -212,6 +213,8 @@ class SubjectData:
         instead of computed.
     title : str, optional
         The figure's title (default :func:`figure_title`).
+    limits : Limits
+        The largest image and mark table accepted (:mod:`zooheat.limits`).
     """
 
     def __init__(
@@ -225,8 +228,10 @@ class SubjectData:
         settings: Mapping[str, Settings],
         files: Mapping[str, PathLike] | None = None,
         title: str | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.subject = subject
+        self.limits = limits
         self.layer = layer
         self.title = figure_title(subject, layer) if title is None else title
         self.image_path = image
@@ -244,19 +249,19 @@ class SubjectData:
     @functools.cached_property
     def pixels(self) -> np.ndarray:
         """The image's pixels (:func:`zooheat.images.read_image`)."""
-        return read_image(self._source(self.image_path, "image"))
+        return read_image(self._source(self.image_path, "image"), limits=self.limits)
 
     @functools.cached_property
     def image_size(self) -> tuple[int, int]:
         """``(rows, cols)`` of the image (only its header is read, unless already decoded)."""
         if "pixels" in self.__dict__:
             return self.pixels.shape[:2]
-        return image_size(self._source(self.image_path, "image"))
+        return image_size(self._source(self.image_path, "image"), limits=self.limits)
 
     @functools.cached_property
     def marks(self) -> Marks:
         """The layer's mark table."""
-        return read_marks(self._source(self.marks_path, "mark table"))
+        return read_marks(self._source(self.marks_path, "mark table"), limits=self.limits)
 
     def result(self, name: str) -> StepResult:
         """Return step ``name``'s result, computed here (once) from this subject's data."""
@@ -355,6 +360,13 @@ def _consensus_settings(config: Settings) -> dict[str, Any]:
 
 def _consensus(data: SubjectData, settings: Settings) -> StepResult:
     method = ConsensusSettings(**settings["consensus"], min_radius=settings["min_radius"])
+    if len(data.marks) > data.limits.consensus_marks:
+        # clustering compares every pair of marks: memory and time grow as marks squared
+        raise ZooheatError(
+            f"{data.marks_path}: {len(data.marks):,} marks, more than the "
+            f"{data.limits.consensus_marks:,} the consensus clusters at once (config "
+            "limits.consensus_marks; about 0.7 GB of memory at 5,000, four times that at twice)"
+        )
     classifications, warnings = data.classifications, ()
     marked = len(set(volunteers_of(data.marks)))
     if classifications is not None and classifications < marked:
@@ -628,6 +640,7 @@ def run_step(
     output: PathLike,
     settings: Settings,
     classifications: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> str:
     """Run one step for one subject and layer and write its output (one job of the workflow).
 
@@ -647,6 +660,8 @@ def run_step(
         The step's settings (``Step.settings(config)``).
     classifications : int, optional
         Volunteers who classified the subject.
+    limits : Limits
+        The largest inputs accepted.
 
     Returns
     -------
@@ -667,6 +682,7 @@ def run_step(
         classifications=classifications,
         settings={name: settings},
         files=inputs,
+        limits=limits,
     )
     result = data.result(name)
     with _about(data.describe(step)):

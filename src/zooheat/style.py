@@ -14,6 +14,10 @@ __all__ = ["FIGURE_FORMATS", "OverlayStyle", "figure_format"]
 FIGURE_FORMATS = ("png", "pdf", "svg")
 
 
+#: The widest raster figure drawn, in pixels (its memory grows with the square).
+MAX_FIGURE_WIDTH_PX = 10_000
+
+
 @dataclass(frozen=True)
 class OverlayStyle:
     """How the overlay looks; every field matches a key of the workflow's ``overlay`` config.
@@ -68,6 +72,12 @@ class OverlayStyle:
             raise ValueError(f"dpi must be a positive whole number, got {self.dpi!r}")
         if not (isinstance(self.width_in, int | float) and self.width_in > 0):
             raise ValueError(f"width_in must be a positive number, got {self.width_in!r}")
+        if self.dpi * self.width_in > MAX_FIGURE_WIDTH_PX:
+            raise ValueError(
+                f"a figure {self.width_in} in wide at {self.dpi} dpi is "
+                f"{self.dpi * self.width_in:,.0f} pixels wide, more than {MAX_FIGURE_WIDTH_PX:,}: "
+                "lower overlay.dpi or overlay.width_in"
+            )
         if self.renderer not in ("matplotlib", "quicklook"):
             raise ValueError(f"renderer must be 'matplotlib' or 'quicklook', got {self.renderer!r}")
 

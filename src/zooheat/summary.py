@@ -20,14 +20,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from zooheat.consensus import read_consensus
-from zooheat.errors import ZooheatError
+from zooheat.errors import ZooheatError, excerpt
 from zooheat.fileio import atomic_write, write_if_changed
+from zooheat.limits import DEFAULT_LIMITS, Limits
 from zooheat.marks import COLUMN_TYPES, read_marks
 from zooheat.pipeline import RESULTS, STEPS, SubjectData, fact_names
 
 __all__ = [
     "SUMMARY_COLUMNS",
     "SubjectLayer",
+    "missing_images_text",
     "summary_columns",
     "summary_from_files",
     "summary_from_manifests",
@@ -66,7 +68,7 @@ def _natural(subject: str) -> tuple[int, int | str]:
 
 def summary_from_files(
     entries: Iterable[SubjectLayer], settings: Mapping[str, Mapping[str, Any]], *,
-    results: PathLike = RESULTS,
+    results: PathLike = RESULTS, limits: Limits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Measure every step's facts of each subject and layer from the steps' files."""
     rows = []
@@ -83,6 +85,7 @@ def summary_from_files(
             classifications=entry.classifications,
             settings=settings,
             files=files,
+            limits=limits,
         )
         row: dict[str, Any] = {
             "subject": entry.subject,
@@ -143,7 +146,11 @@ def _header(path: str) -> list[str]:
 
 
 def write_marks_table(
-    entries: Sequence[SubjectLayer], out: PathLike, *, results: PathLike = RESULTS
+    entries: Sequence[SubjectLayer],
+    out: PathLike,
+    *,
+    results: PathLike = RESULTS,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> int:
     """Write every mark of every subject and layer to one Parquet file; return the row count.
 
@@ -185,7 +192,7 @@ def write_marks_table(
     with atomic_write(out) as handle:
         writer = pq.ParquetWriter(handle, schema, compression="zstd", write_statistics=True)
         for entry in ordered:
-            marks = read_marks(entry.marks)
+            marks = read_marks(entry.marks, limits=limits)
             (consensus_path,) = STEPS["consensus"].paths(
                 entry.layer, entry.subject, results=results
             )
@@ -208,7 +215,7 @@ def write_marks_table(
                         bad = next((v for v in column.to_pylist() if v is not None), "")
                         raise ZooheatError(
                             f"{entry.marks}, column '{field.name}': expected {field.type}, "
-                            f"found text such as {str(bad)[:30]!r}"
+                            f"found text such as {excerpt(bad)}"
                         )
                     columns[field.name] = column
                 else:
@@ -231,3 +238,15 @@ def write_summary(rows: Iterable[Mapping[str, Any]], out: PathLike) -> int:
     rows = list(rows)
     write_if_changed(out, summary_text(rows).encode())
     return len(rows)
+
+
+def missing_images_text(missing: Iterable[tuple[str, str]]) -> str:
+    """Return ``missing-images.tsv``: a row per subject whose image is missing.
+
+    Examples
+    --------
+    >>> print(missing_images_text([("12", "images/12.png")]), end="")
+    subject	image
+    12	images/12.png
+    """
+    return "".join(f"{subject}\t{image}\n" for subject, image in [("subject", "image"), *missing])

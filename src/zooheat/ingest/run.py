@@ -18,6 +18,7 @@ from typing import IO, Any
 from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
 from zooheat.ingest import spool as spooled
+from zooheat.ingest.owned import claim_folder, record_layers, remove_stale_tables
 from zooheat.ingest.parallel import scan_export
 from zooheat.ingest.progress import Progress
 from zooheat.ingest.scan import ScanPlan
@@ -26,8 +27,8 @@ from zooheat.ingest.tables import (
     build_bucket,
     manifest_text,
     rejects_text,
-    remove_stale_tables,
 )
+from zooheat.limits import open_input
 from zooheat.panoptes import IngestConfig, export_columns, ingest_config, read_subject_export
 
 __all__ = ["IngestSummary", "ingest_export", "restore_marks"]
@@ -64,13 +65,7 @@ class IngestSummary:
 
 
 def _read_header(export: Path) -> tuple[list[str], int]:
-    try:
-        handle = open(export, "rb")
-    except FileNotFoundError:
-        raise ZooheatError(f"{export}: classification export not found") from None
-    except IsADirectoryError:
-        raise ZooheatError(f"{export}: is a folder, expected a classification export CSV") from None
-    with handle:
+    with open_input(export, "a Panoptes classification export CSV") as handle:
         raw = handle.readline()
     try:
         text = raw.decode("utf-8-sig")
@@ -93,6 +88,7 @@ def ingest_export(
     only_subjects: Sequence[str] | None = None,
     log: IO[str] | None = None,
     exact: bool = False,
+    adopt: bool = False,
 ) -> IngestSummary:
     """Turn a classification export into per-subject mark tables, a manifest and rejects.
 
@@ -119,6 +115,9 @@ def ingest_export(
         Take every row the exact way (:mod:`csv` and :mod:`json`) instead of the compiled
         fast route for the rows that need no diagnosis (:mod:`zooheat.ingest.fastscan`).
         Same outputs, byte for byte; several times slower.
+    adopt : bool
+        ``outdir`` is the caller's own folder for the ingest (the workflow's
+        ``results/ingest``): take it even without the ingest's marker.
 
     Returns
     -------
@@ -127,8 +126,9 @@ def ingest_export(
     Raises
     ------
     ZooheatError
-        The export is missing or its header is not a Panoptes classification export. Bad
-        rows never raise: they are counted and listed in ``rejects.csv``.
+        The export is missing or its header is not a Panoptes classification export; or
+        ``outdir`` holds files an ingest did not write (:func:`zooheat.ingest.owned.claim_folder`).
+        Bad rows never raise: they are counted and listed in ``rejects.csv``.
     """
     export = Path(export)
     out = Path(outdir)
@@ -144,6 +144,7 @@ def ingest_export(
     if export.stat().st_size < ONE_PROCESS_BELOW:
         workers = 1  # a small export is done before extra processes would start
     layers = tuple(layer.name for layer in config.layers)
+    earlier = claim_folder(out, layers, adopt=adopt)
     for layer in layers:
         (out / "marks" / layer).mkdir(parents=True, exist_ok=True)
     meter = Progress(export.stat().st_size, log, progress)
@@ -202,7 +203,9 @@ def ingest_export(
     if only_subjects is not None:
         return summary  # a repair: the manifest, rejects and summary stay as they are
 
-    summary.files_removed = remove_stale_tables(out, layers, {row.subject for row in manifest})
+    subjects = {row.subject for row in manifest}
+    summary.files_removed = remove_stale_tables(out, layers, earlier, subjects)
+    record_layers(out, layers)
     write_if_changed(out / "subjects.tsv", manifest_text(manifest, layers).encode())
     write_if_changed(out / "rejects.csv", rejects_text(rejects, subject_rejects).encode())
     write_if_changed(

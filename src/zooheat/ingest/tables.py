@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import operator
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ __all__ = [
     "coordinates_check",
     "manifest_text",
     "rejects_text",
-    "remove_stale_tables",
 ]
 
 _MARK_HEADER = ",".join(MARK_COLUMNS) + "\n"
@@ -143,22 +141,6 @@ def build_bucket(job: BucketJob) -> BucketResult:
             )
         )
     return BucketResult(manifest, duplicates_dropped, written, unchanged)
-
-
-def remove_stale_tables(out: Path, layers: Sequence[str], subjects: set[str]) -> int:
-    """Remove mark tables of subjects or layers no longer in the export; return how many."""
-    removed = 0
-    for folder in sorted((out / "marks").iterdir()) if (out / "marks").is_dir() else []:
-        if not folder.is_dir():
-            continue
-        stale_layer = folder.name not in layers
-        for table in folder.glob("*.csv"):
-            if table.stem.isdigit() and (stale_layer or table.stem not in subjects):
-                table.unlink()
-                removed += 1
-        if stale_layer and not any(folder.iterdir()):
-            shutil.rmtree(folder)
-    return removed
 
 
 def manifest_text(manifest: Sequence[ManifestRow], layers: Sequence[str]) -> str:
