@@ -44,6 +44,7 @@ def expected_files():
         "results/ingest/subjects.tsv",
         "results/ingest/rejects.csv",
         "results/ingest/ingest-summary.json",
+        "results/ingest/.zooheat-ingest",  # the ingest's claim on its folder
         "results/summary.csv",
         "results/marks.parquet",
         "results/gallery/index.html",
