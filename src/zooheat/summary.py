@@ -245,8 +245,7 @@ def missing_images_text(missing: Iterable[tuple[str, str]]) -> str:
 
     Examples
     --------
-    >>> print(missing_images_text([("12", "images/12.png")]), end="")
-    subject	image
-    12	images/12.png
+    >>> [line.split() for line in missing_images_text([("12", "images/12.png")]).splitlines()]
+    [['subject', 'image'], ['12', 'images/12.png']]
     """
     return "".join(f"{subject}\t{image}\n" for subject, image in [("subject", "image"), *missing])
