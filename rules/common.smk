@@ -34,8 +34,6 @@ SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 # Each step's settings (a change remakes that step's outputs), the formats of the steps
 # written in several, and zooheat's code and package versions (a change remakes everything).
 SETTINGS = step_settings(config)
-# Settings no schema can check (a colour map's name, a figure's size in pixels), checked now
-# rather than in every job.
 
 
 def at_start(check, *args):
@@ -47,6 +45,8 @@ def at_start(check, *args):
         sys.exit(f"zooheat: {exc}")
 
 
+# Settings no schema can check (a colour map's name, a figure's size in pixels), checked now
+# rather than in every job.
 at_start(overlay_style, SETTINGS["overlay"]["style"])
 at_start(Limits.from_config, config["limits"])
 FORMATS = {name: step.output_formats(config) for name, step in STEPS.items()}

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from zooheat.errors import ZooheatError
+from zooheat.fileio import write_if_changed
 
 __all__ = ["MARKER", "claim_folder", "record_layers", "remove_stale_tables"]
 
@@ -53,8 +54,6 @@ def _marked_layers(out: Path) -> set[str] | None:
 
 def record_layers(out: Path, layers: Iterable[str]) -> None:
     """Write the marker: this folder is the ingest's, with these layers' tables in it."""
-    from zooheat.fileio import write_if_changed
-
     text = json.dumps({"layers": sorted(set(layers))}) + "\n"
     write_if_changed(out / MARKER, text.encode())
 
