@@ -33,6 +33,11 @@ include: "rules/summary.smk"
 include: "rules/report.smk"
 
 
+onerror:
+    # Each failed job, its log and its error, at the end where the user looks.
+    print(failed_run_report(log), file=sys.stderr)
+
+
 rule all:
     default_target: True
     input:

@@ -12,6 +12,7 @@ from pathlib import Path
 try:
     from zooheat.batch import BatchMember, missing_outputs, repair_token
     from zooheat.errors import ZooheatError, excerpt
+    from zooheat.jobs import failed_run_report
     from zooheat.limits import Limits, open_input
     from zooheat.pipeline import RESULTS, STEPS, overlay_style, step_settings
     from zooheat.summary import SubjectLayer

@@ -1,5 +1,6 @@
 """The command line as a user meets it: clear one-line errors, never a traceback."""
 
+import re
 import shutil
 
 import numpy as np
@@ -138,3 +139,44 @@ def test_consensus_of_one_table(tmp_path):
         run_cli("consensus", marks, "-o", out, "--classifications", "3"),
         "synthetic-0000.csv: 3 classifications, but 25 distinct volunteers marked",
     )
+
+
+def test_file_system_errors_are_one_line(image, tmp_path):
+    """An output that is a folder, or a name too long for the file system: one line, exit 2."""
+    marks = tmp_path / "m.csv"
+    marks.write_text("1,2\n")
+    folder = tmp_path / "figure.png"
+    folder.mkdir()
+    for proc in (
+        run_cli("plot", image, marks, "-o", folder),
+        run_cli("consensus", marks, "-o", folder),
+    ):
+        assert_clear_error(proc, f"{folder}: is a folder; a file was expected")
+        assert proc.stderr.count("\n") == 1
+    long = tmp_path / ("x" * 300 + ".png")
+    for proc in (
+        run_cli("plot", image, marks, "-o", long),
+        run_cli("ingest", EXAMPLE / "classifications.csv", "-o", long, "--layer", "b=T0:0"),
+    ):
+        assert_clear_error(proc, "a file name is too long for the file system")
+        assert proc.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figure.png", "m.csv", "scan.png"]
+
+
+def test_every_option_says_its_default():
+    """Each option that takes a value says in --help what it is when not given."""
+    no_default = {"--output", "--outdir", "--histogram", "--zoomed", "--config", "--layer"}
+    for command in ("plot", "consensus", "ingest", "synthetic-export", "example"):
+        proc = run_cli(command, "--help")
+        assert proc.returncode == 0
+        section = proc.stdout.split("options:\n", 1)[1]
+        entries = re.split(r"\n(?=  -)", section)
+        checked = 0
+        for entry in entries:
+            names = re.findall(r"(--[a-z-]+)( [A-Z{])?", entry.split("  ", 2)[1])
+            takes_value = any(value for _, value in names)
+            if not takes_value or {name for name, _ in names} & no_default:
+                continue
+            checked += 1
+            assert "(default: " in " ".join(entry.split()), (command, entry)
+        assert checked >= 2, command

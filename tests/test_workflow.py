@@ -150,6 +150,13 @@ def test_a_bad_marks_file_fails_its_job_with_a_clear_log(workflow_copy):
     message = "line 7 (data row 6), field 'x': expected a number, found 'oops'"
     assert message in log.read_text()
     assert "Traceback" not in log.read_text()
+    # the end of the run lists the failed job, its log and its error
+    end = proc.stderr[proc.stderr.rindex("Exiting because a job execution failed") :]
+    # (both steps that read the marks: the histogram and the consensus)
+    assert "zooheat: 2 failed jobs:\n" in end
+    for rule in ("histogram", "consensus"):
+        line = f"  {rule} (log: logs/{rule}/blobs/synthetic-0001.log):\n      "
+        assert f"{line}example/marks/blobs/synthetic-0001.csv, {message}" in end
     # keep-going (the default profile): the other subjects are finished
     for subject in ("synthetic-0000", "synthetic-0002", "synthetic-0003"):
         assert (wd / "results" / "figures" / "blobs" / f"{subject}.png").is_file()

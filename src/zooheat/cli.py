@@ -1,18 +1,20 @@
 """The ``zooheat`` command line (also ``python -m zooheat``).
 
-Errors in the input are printed as one line, ``zooheat: error: ...``, with exit status 2;
-the exit status is 0 on success.
+Errors in the input, and errors of the file system (a full disk, a read-only folder, a
+name too long, a folder where a file was expected), are printed as one line,
+``zooheat: error: FILE: REASON``, with exit status 2; the exit status is 0 on success.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from zooheat import __version__
-from zooheat.errors import ZooheatError
+from zooheat.errors import ZooheatError, os_error_message
 from zooheat.settings import ConsensusSettings
 from zooheat.style import FIGURE_FORMATS, OverlayStyle, figure_format
 
@@ -21,13 +23,29 @@ __all__ = ["main"]
 _DEFAULT = OverlayStyle  # its class attributes are the defaults; no instance, no matplotlib
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that ends each option having a default with ``(default: VALUE)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (
+            "default" in text
+            or not action.option_strings
+            or any(action.default is value for value in (None, False, True, argparse.SUPPRESS))
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zooheat",
         description="Heat maps of citizen-science image annotations over the images they describe.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"zooheat {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser = functools.partial(sub.add_parser, formatter_class=_HelpFormatter)
 
     plot = sub.add_parser(
         "plot",
@@ -54,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=6,
         metavar="N",
-        help="image pixels per histogram bin along each axis (default 6: MoEDAL's x6 scans)",
+        help="image pixels per histogram bin along each axis; MoEDAL's x6 scans need 6",
     )
     plot.add_argument(
         "--alpha", type=float, default=_DEFAULT.alpha, metavar="A", help="heat layer opacity 0-1"
@@ -71,7 +89,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="colour empty bins too (the original script's look, which darkens the image)",
     )
-    plot.add_argument("--dpi", type=int, default=_DEFAULT.dpi, help="raster resolution")
+    plot.add_argument(
+        "--dpi", type=int, default=_DEFAULT.dpi, help="raster resolution, dots per inch"
+    )
     plot.add_argument("--usetex", action="store_true", help="typeset text with LaTeX")
 
     consensus = sub.add_parser(
@@ -97,22 +117,21 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=ConsensusSettings.link,
         metavar="RADII",
-        help="largest average distance between an object's marks, in radii (default: %(default)s)",
+        help="largest average distance between an object's marks, in radii",
     )
     consensus.add_argument(
         "--min-volunteers",
         type=int,
         default=ConsensusSettings.min_volunteers,
         metavar="N",
-        help="volunteers who must mark an object (default: %(default)s)",
+        help="volunteers who must mark an object",
     )
     consensus.add_argument(
         "--min-radius",
         type=float,
         default=ConsensusSettings.min_radius,
         metavar="PX",
-        help="size of a mark without a radius, in image pixels (default: %(default)s, one "
-        "scan pixel of MoEDAL's x6 scans)",
+        help="size of a mark without a radius, in image pixels (1 scan pixel of MoEDAL's x6 scans)",
     )
 
     ingest = sub.add_parser(
@@ -128,22 +147,49 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("export", type=Path, metavar="EXPORT", help="classification export CSV")
     ingest.add_argument("-o", "--outdir", type=Path, required=True, metavar="OUTDIR")
     ingest.add_argument("--config", type=Path, metavar="FILE", help="workflow config.yaml")
-    ingest.add_argument("--workflow-id", type=int, metavar="ID")
-    ingest.add_argument("--workflow-version", metavar="V", help="MAJOR or MAJOR.MINOR")
+    ingest.add_argument(
+        "--workflow-id",
+        type=int,
+        metavar="ID",
+        help="keep only this workflow's rows (default: the config's, else every workflow)",
+    )
+    ingest.add_argument(
+        "--workflow-version",
+        metavar="V",
+        help="keep only MAJOR or MAJOR.MINOR (default: the config's, else every version)",
+    )
     ingest.add_argument(
         "--layer",
         action="append",
         metavar="NAME=TASK:TOOL",
         help="a layer, e.g. blobs=T3:0 (repeat for more; replaces the config's layers)",
     )
-    ingest.add_argument("--duplicates", choices=("first", "last", "all"))
-    ingest.add_argument("--gold-standard", choices=("include", "exclude", "only"))
     ingest.add_argument(
-        "--subjects", type=Path, metavar="SUBJECT_EXPORT.csv", help="subject export (file names)"
+        "--duplicates",
+        choices=("first", "last", "all"),
+        help="a volunteer's repeated classifications of a subject: keep the first, the last "
+        "or all (default: the config's, else first)",
     )
-    ingest.add_argument("--workers", type=int, metavar="N", help="parser processes")
     ingest.add_argument(
-        "--only", action="append", metavar="SUBJECT", help="rewrite only these subjects' tables"
+        "--gold-standard",
+        choices=("include", "exclude", "only"),
+        help="gold-standard classifications (default: the config's, else include)",
+    )
+    ingest.add_argument(
+        "--subjects",
+        type=Path,
+        metavar="SUBJECT_EXPORT.csv",
+        help="subject export, for image file names (default: the config's subject_export, "
+        "else none)",
+    )
+    ingest.add_argument(
+        "--workers", type=int, metavar="N", help="parser processes (default: CPUs, at most 4)"
+    )
+    ingest.add_argument(
+        "--only",
+        action="append",
+        metavar="SUBJECT",
+        help="rewrite only these subjects' tables (default: every subject)",
     )
     ingest.add_argument(
         "--exact",
@@ -156,18 +202,24 @@ def _parser() -> argparse.ArgumentParser:
         "synthetic-export", help="write a synthetic classification export (tests, benchmarks)"
     )
     export.add_argument("output", type=Path, metavar="OUT.csv")
-    export.add_argument("--rows", type=int, default=1000, metavar="N")
-    export.add_argument("--subjects", type=int, metavar="N", help="stop after N subjects")
-    export.add_argument("--layout", choices=("modern", "2015"), default="modern")
-    export.add_argument("--marks", choices=("v1", "v2"), default="v1")
-    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--rows", type=int, default=1000, metavar="N", help="rows to write")
+    export.add_argument(
+        "--subjects", type=int, metavar="N", help="stop after N subjects (default: no limit)"
+    )
+    export.add_argument(
+        "--layout", choices=("modern", "2015"), default="modern", help="the export's columns"
+    )
+    export.add_argument(
+        "--marks", choices=("v1", "v2"), default="v1", help="the front end's mark format"
+    )
+    export.add_argument("--seed", type=int, default=0, help="random seed")
 
     example = sub.add_parser(
         "example", help="write a synthetic example project (images, marks, subject table)"
     )
     example.add_argument("outdir", type=Path, metavar="OUTDIR")
-    example.add_argument("--subjects", type=int, default=4, metavar="N")
-    example.add_argument("--seed", type=int, default=0)
+    example.add_argument("--subjects", type=int, default=4, metavar="N", help="subjects to make")
+    example.add_argument("--seed", type=int, default=0, help="random seed")
     return parser
 
 
@@ -307,5 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands[args.command](args)
     except ZooheatError as exc:
         print(f"zooheat: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the disk, not the input: full, read-only, a folder for a file
+        print(f"zooheat: error: {os_error_message(exc)}", file=sys.stderr)
         return 2
     return 0

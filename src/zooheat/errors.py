@@ -1,5 +1,7 @@
 """Errors about the input: each message names the file, the row or field, and what was expected."""
 
+import errno
+
 
 class ZooheatError(Exception):
     """Base class of every error zooheat raises about its input.
@@ -52,3 +54,39 @@ def names_excerpt(names: list[str] | tuple[str, ...], count: int = 4) -> str:
     shown = ", ".join(excerpt(name, 20) for name in names[:count])
     more = len(names) - count
     return shown + (f" and {more} more" if more > 0 else "") if names else "none"
+
+
+#: What an operating system error means for the user, and what to do about it.
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on the device (free some space, then run again: finished "
+    "files are kept and the rest is made)",
+    errno.EDQUOT: "disk quota exceeded (free some space, then run again)",
+    errno.EROFS: "the file system is read-only (choose a writable output folder)",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENAMETOOLONG: "a file name is too long for the file system (use shorter subject "
+    "ids or a shorter output folder)",
+    errno.EISDIR: "is a folder; a file was expected",
+    errno.ENOTDIR: "part of the path is a file; a folder was expected",
+    errno.ENOENT: "no such file or folder",
+    errno.EEXIST: "already exists",
+}
+
+
+def os_error_message(exc: OSError, path: object = None) -> str:
+    """One line for an operating system error: the file it concerns and what went wrong.
+
+    ``path`` names the file when the error itself does not (a ``write`` that finds the disk
+    full carries no file name). The line never quotes any file's content.
+
+    Examples
+    --------
+    >>> import errno
+    >>> os_error_message(OSError(errno.ENOSPC, "No space left on device"), "out/a.png")[:42]
+    'out/a.png: no space left on the device (fr'
+    >>> os_error_message(IsADirectoryError(errno.EISDIR, "Is a directory", "figs"))
+    'figs: is a folder; a file was expected'
+    """
+    where = exc.filename if exc.filename is not None else path
+    reason = _OS_REASONS.get(exc.errno) or exc.strerror or type(exc).__name__
+    return f"{where}: {reason}" if where is not None else reason

@@ -66,7 +66,12 @@ def atomic_write(
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
     target = Path(path)
-    fd, tmp = _temporary_beside(target)
+    try:
+        fd, tmp = _temporary_beside(target)
+    except OSError as exc:
+        if exc.filename is None or os.fspath(exc.filename).endswith(".tmp"):
+            raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc
+        raise
     try:
         kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
         with os.fdopen(fd, mode, **kwargs) as handle:
@@ -75,9 +80,12 @@ def atomic_write(
             if durable:
                 os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            # a full disk shows on write() with no file name: name the file being written
+            raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc
         raise
 
 
