@@ -33,8 +33,16 @@ include: "rules/summary.smk"
 include: "rules/report.smk"
 
 
+onsuccess:
+    # What the user should look at (results/warnings.tsv), at the end where they look.
+    if digest := warnings_digest(rules.summary.output.warnings):
+        print(digest, file=sys.stderr)
+
+
 onerror:
     # Each failed job, its log and its error, at the end where the user looks.
+    if digest := warnings_digest(rules.summary.output.warnings):
+        print(digest, file=sys.stderr)
     print(failed_run_report(log), file=sys.stderr)
 
 

@@ -15,7 +15,7 @@ try:
     from zooheat.jobs import failed_run_report
     from zooheat.limits import Limits, open_input
     from zooheat.pipeline import RESULTS, STEPS, overlay_style, step_settings
-    from zooheat.summary import SubjectLayer
+    from zooheat.summary import SubjectLayer, warnings_digest
     from zooheat.provenance import build_key
     from zooheat.style import FIGURE_FORMATS
 except ImportError as exc:

@@ -11,6 +11,7 @@ rule summary:
             caption="../report/summary.rst",
             category="Tables",
         ),
+        warnings=f"{RESULTS}/warnings.tsv",
     log:
         "logs/summary/summary.log",
     conda:
@@ -18,6 +19,7 @@ rule summary:
     params:
         job=summary_job,
         settings=SETTINGS,
+        layers=LAYERS,
     script:
         "../scripts/summary.py"
 

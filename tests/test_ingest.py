@@ -15,7 +15,7 @@ from tests.conftest import run_cli
 from zooheat.errors import ZooheatError
 from zooheat.ingest import chunks, ingest_export
 from zooheat.ingest import run as ingest_run
-from zooheat.panoptes import IngestConfig, LayerSpec
+from zooheat.panoptes import IngestConfig, LayerSpec, ingest_config
 from zooheat.synthetic_export import HEADER_2015, HEADER_MODERN, write_synthetic_export
 
 LAYERS = (LayerSpec("blobs", "T3", 0), LayerSpec("rings", "T3", 1))
@@ -365,6 +365,77 @@ def test_display_coordinates_are_detected(tmp_path):
     assert summary.subjects_display_coordinates == ["101"]
     assert manifest(out)["101"]["coordinates"] == "display?"
     assert manifest(out)["102"]["coordinates"] == "ok"
+
+
+def screen(width, height):
+    """Metadata of a classification made on a screen that showed the 390x384 image so."""
+    size = {"clientWidth": width, "clientHeight": height}
+    return metadata(subject_dimensions=[{**size, "naturalWidth": 390, "naturalHeight": 384}])
+
+
+def test_display_coordinates_are_judged_in_each_volunteers_screen(tmp_path):
+    """Volunteers' screens differ: each classification is judged in its own screen."""
+    screens = [(200, 197), (390, 384), (585, 576), (390, 384), (700, 689), (390, 384)]
+    # 101: one blob near the top-left corner, marked in image pixels by everyone; the first
+    # volunteer's small screen must not make it look like display pixels
+    image_pixels = [
+        row(i, f"u{i}", marks=[circle(60 + i, 50, 5)], meta=screen(*size))
+        for i, size in enumerate(screens)
+    ]
+    # 102: the blob at image pixel (300, 280) marked in display pixels: at 1.5x and 1.8x on
+    # the larger screens, where it falls beyond the image, and at 1x on the others
+    display = [
+        row(
+            20 + i,
+            f"v{i}",
+            subject="102",
+            marks=[circle(300 * w / 390, 280 * h / 384, 5)],
+            meta=screen(w, h),
+        )
+        for i, (w, h) in enumerate(screens[1:])
+    ]
+    # 103: image pixels, one volunteer on a large screen slipped a mark just past the edge
+    slip = [
+        row(40 + i, f"w{i}", subject="103", marks=[circle(x, 200, 5)], meta=screen(585, 576))
+        for i, x in enumerate((380, 385, 392, 370, 375))
+    ]
+    # 104: every volunteer on a smaller screen, marks in display pixels: all inside each
+    # volunteer's own shown size
+    small = [
+        row(60 + i, f"s{i}", subject="104", marks=[circle(150 * w / 390, 90 * h / 384, 4)],
+            meta=screen(w, h))
+        for i, (w, h) in enumerate([(200, 197), (250, 246), (300, 295), (200, 197), (280, 276)])
+    ]  # fmt: skip
+    summary, out = run(tmp_path, csv_text(image_pixels + display + slip + small))
+    coordinates = {s: r["coordinates"] for s, r in manifest(out).items()}
+    assert coordinates == {"101": "ok", "102": "display?", "103": "outside", "104": "display?"}
+    assert summary.subjects_display_coordinates == ["102", "104"]
+    assert summary.subjects_marks_outside == ["103"]
+    assert summary.warnings[1:] == [  # [0]: the rings layer has no marks here
+        "marks that look like display pixels in 2 subjects (subjects.tsv, column "
+        "coordinates): 102, 104",
+        "marks beyond the image in 1 subject (subjects.tsv, column coordinates): 103",
+    ]
+
+
+def test_a_layer_that_matches_no_mark_is_a_warning(tmp_path):
+    config = ingest_config(
+        {"blobs": {"task": "T3", "tool": 0}, "rings": {"task": "T3", "tool": 7}},
+        {"workflow_id": 1234},
+    )
+    rows = [row(i, f"u{i}", marks=[circle(10, 20, 3)]) for i in range(3)]
+    summary, out = run(tmp_path, csv_text(rows), config=config)
+    assert summary.warnings == [
+        "layer 'rings' (task T3, tool 7): no mark in the 3 classifications used; check its "
+        "task and tool"
+    ]
+    recorded = json.loads((out / "ingest-summary.json").read_text())
+    assert recorded["warnings"] == summary.warnings
+    export = tmp_path / "export.csv"
+    proc = run_cli("ingest", export, "-o", tmp_path / "cli", "--layer", "blobs=T3:0",
+                   "--layer", "rings=T3:7", "--quiet")  # fmt: skip
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines()[-1] == "zooheat: warning: " + summary.warnings[0]
 
 
 # ------------------------------------------------------------------ broken rows

@@ -49,6 +49,7 @@ def expected_files():
         "results/marks.parquet",
         "results/gallery/index.html",
         "results/missing-images.tsv",
+        "results/warnings.tsv",
     }
     for layer in LAYERS:
         for subject in EXPORTED:

@@ -272,3 +272,40 @@ def test_a_killed_run_is_finished_by_the_next_run(workflow_copy):
     snakemake(wd)
     assert digests(wd) == expected
     assert jobs_run(snakemake(wd)) == []
+
+
+def test_warnings_reach_the_end_of_the_run(workflow_copy):
+    """A layer no mark matched and an image too small for its marks end the run's output."""
+    from PIL import Image
+
+    wd = workflow_copy
+    (wd / "config" / "config.yaml").write_text(
+        CONFIG.replace("  blobs:", "  rings: {{task: T3, tool: 1}}\n  blobs:").format(bin_size=6)
+    )
+    for table in (wd / "example" / "marks" / "rings").iterdir():
+        table.write_text(table.read_text().splitlines()[0] + "\n")  # header only
+    image = wd / "example" / "images" / "synthetic-0002.png"
+    with Image.open(image) as full:
+        full.crop((0, 0, 120, 120)).save(image)  # not the image the marks were made on
+    proc = snakemake(wd)
+    end = proc.stderr[proc.stderr.rindex("(100%) done") :]
+    digest = end[end.index("zooheat: ") :].splitlines()
+    assert digest[0] == "zooheat: 2 warnings, listed in results/warnings.tsv:"
+    assert digest[1] == (
+        "  layer without marks: layer rings: no subject has a mark in this layer; check its "
+        "task and tool"
+    )
+    assert re.fullmatch(
+        r"  marks outside the image: subject synthetic-0002 layer blobs: \d+ of \d+ marks lie "
+        r"outside the image; is it the image the marks were made on\?",
+        digest[2],
+    )
+    rows = (wd / "results" / "warnings.tsv").read_text().splitlines()
+    assert rows[0] == "warning\tsubject\tlayer\tdetail" and len(rows) == 3
+    # a normal rerun: nothing to do, so nothing said (the warnings were said when the results
+    # were made, and stay in warnings.tsv); no notice that asks for no action either (such as
+    # Snakemake's "missing provenance")
+    again, dry = snakemake(wd), snakemake(wd, "-n")
+    assert jobs_run(again) == [] and jobs_run(dry) == []
+    assert "zooheat:" not in again.stderr and "warning:" not in again.stderr.lower()
+    assert "provenance" not in again.stdout + again.stderr + dry.stdout + dry.stderr

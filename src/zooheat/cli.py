@@ -330,6 +330,8 @@ def _ingest(args: argparse.Namespace) -> None:
         f"{summary.files_written} mark tables written, {summary.files_unchanged} unchanged",
         file=sys.stderr,
     )
+    for warning in summary.warnings:
+        print(f"zooheat: warning: {warning}", file=sys.stderr)
 
 
 def _synthetic_export(args: argparse.Namespace) -> None:

@@ -28,12 +28,16 @@ from zooheat.pipeline import RESULTS, STEPS, SubjectData, fact_names
 
 __all__ = [
     "SUMMARY_COLUMNS",
+    "WARNING_COLUMNS",
     "SubjectLayer",
     "missing_images_text",
+    "run_warnings",
     "summary_columns",
     "summary_from_files",
     "summary_from_manifests",
     "summary_text",
+    "warnings_digest",
+    "warnings_text",
     "write_marks_table",
     "write_summary",
 ]
@@ -249,3 +253,87 @@ def missing_images_text(missing: Iterable[tuple[str, str]]) -> str:
     [['subject', 'image'], ['12', 'images/12.png']]
     """
     return "".join(f"{subject}\t{image}\n" for subject, image in [("subject", "image"), *missing])
+
+
+#: The columns of ``warnings.tsv``.
+WARNING_COLUMNS = ("warning", "subject", "layer", "detail")
+
+
+def _count(value: Any) -> int:
+    return int(value) if value not in (None, "") else 0
+
+
+def run_warnings(
+    rows: Iterable[Mapping[str, Any]],
+    layers: Sequence[str],
+    coordinates: Mapping[str, str] | None = None,
+) -> list[tuple[str, str, str, str]]:
+    """List what the user should look at in a run's results, a row each (``warnings.tsv``).
+
+    A layer no subject has a mark in (its task or tool is probably wrong), a subject and
+    layer with marks outside its image (the image may not be the one the marks were made
+    on), and a subject whose marks look like display pixels (``coordinates``: the ingest's
+    ``display?`` flag per subject).
+
+    Examples
+    --------
+    >>> rows = [{"subject": "7", "layer": "blobs", "marks": "3", "outside": "1"},
+    ...         {"subject": "7", "layer": "rings", "marks": "0", "outside": "0"}]
+    >>> [w[:3] for w in run_warnings(rows, ["blobs", "rings"], {"7": "display?"})]
+    [('layer without marks', '', 'rings'), ('marks outside the image', '7', 'blobs'), \
+('display pixels?', '7', '')]
+    """
+    rows = sorted(rows, key=lambda r: (_natural(str(r["subject"])), r["layer"]))
+    found = []
+    for layer in layers:
+        if not any(_count(r.get("marks")) for r in rows if r["layer"] == layer):
+            found.append(
+                ("layer without marks", "", layer,
+                 "no subject has a mark in this layer; check its task and tool")
+            )  # fmt: skip
+    for row in rows:
+        outside = _count(row.get("outside"))
+        if outside:
+            found.append(
+                ("marks outside the image", str(row["subject"]), row["layer"],
+                 f"{outside} of {_count(row.get('marks'))} marks lie outside the image; is it "
+                 "the image the marks were made on?")
+            )  # fmt: skip
+    for subject in sorted(coordinates or {}, key=_natural):
+        if coordinates[subject] == "display?":
+            found.append(
+                ("display pixels?", subject, "",
+                 "the marks look like screen pixels, not image pixels (the ingest's "
+                 "subjects.tsv, column coordinates)")
+            )  # fmt: skip
+    return found
+
+
+def warnings_text(warnings: Iterable[Sequence[str]]) -> str:
+    """Return ``warnings.tsv``: a header and a row per warning."""
+    return "".join("\t".join(row) + "\n" for row in [WARNING_COLUMNS, *warnings])
+
+
+def warnings_digest(path: PathLike, shown: int = 5) -> str:
+    """Sum up the warnings for the end of a run: how many, the first few, where the rest are.
+
+    Empty when ``path`` is missing or holds no warning.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()[1:]
+    except OSError:
+        return ""
+    if not lines:
+        return ""
+    plural = "s" if len(lines) > 1 else ""
+    text = [f"zooheat: {len(lines)} warning{plural}, listed in {path}:"]
+    for line in lines[:shown]:
+        kind, subject, layer, detail = [*line.split("\t"), "", "", ""][:4]
+        where = " ".join(
+            part for part in (subject and f"subject {subject}", layer and f"layer {layer}") if part
+        )
+        text.append(f"  {kind}: {where}: {detail}")
+    if len(lines) > shown:
+        text.append(f"  ... and {len(lines) - shown} more")
+    return "\n".join(text)

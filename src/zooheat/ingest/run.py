@@ -58,6 +58,8 @@ class IngestSummary:
     subjects_display_coordinates: list[str] = field(default_factory=list)
     subjects_marks_outside: list[str] = field(default_factory=list)
     subject_export_rejects: int = 0
+    #: what the user should look at (:func:`ingest_warnings`), also printed by the CLI
+    warnings: list[str] = field(default_factory=list)
     #: the subject export read, if any
     subject_export: str | None = None
     #: the settings the export was read with (:meth:`IngestConfig.to_dict`)
@@ -199,6 +201,7 @@ def ingest_export(
     )
     summary.rows_rejected = sum(summary.rejected.values())
     summary.rows_filtered = sum(summary.filtered.values())
+    summary.warnings = ingest_warnings(summary, config)
     meter.close(summary.rows_read, sum(t.fast for t in totals), scanned)
     if only_subjects is not None:
         return summary  # a repair: the manifest, rejects and summary stay as they are
@@ -215,6 +218,34 @@ def ingest_export(
     if summary.rows_read != summary.rows_used + summary.rows_filtered + summary.rows_rejected:
         raise ZooheatError(f"{export}: internal error: row counts do not add up: {summary}")
     return summary
+
+
+def ingest_warnings(summary: IngestSummary, config: IngestConfig) -> list[str]:
+    """List what an ingest found that the user should look at, a line each.
+
+    A layer that no mark matched (its task or tool is probably wrong), subjects whose marks
+    look like display pixels, subjects with marks beyond their image.
+    """
+    found = []
+    if summary.rows_used:
+        for spec in config.layers:
+            if not summary.marks.get(spec.name):
+                found.append(
+                    f"layer {spec.name!r} (task {spec.task}, tool {spec.tool}): no mark in "
+                    f"the {summary.rows_used} classifications used; check its task and tool"
+                )
+    for subjects, what in (
+        (summary.subjects_display_coordinates, "marks that look like display pixels"),
+        (summary.subjects_marks_outside, "marks beyond the image"),
+    ):
+        if subjects:
+            first = ", ".join(subjects[:3]) + (", ..." if len(subjects) > 3 else "")
+            plural = "s" if len(subjects) > 1 else ""
+            found.append(
+                f"{what} in {len(subjects)} subject{plural} (subjects.tsv, column "
+                f"coordinates): {first}"
+            )
+    return found
 
 
 def restore_marks(

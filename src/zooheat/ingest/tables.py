@@ -69,27 +69,54 @@ class BucketResult:
         return sum(row.classifications for row in self.manifest)
 
 
+#: Marks this far beyond an edge (a fraction of the size) are more than a click's slip.
+_SLIP = 0.05
+
+
 def coordinates_check(records: Sequence[tuple]) -> str:
     """``ok``, ``outside`` (marks beyond the image) or ``display?`` (marks in display pixels).
 
-    ``records`` are one subject's spooled classifications.
+    ``records`` are one subject's spooled classifications. Each classification is judged in
+    its own volunteer's screen (``metadata.subject_dimensions``: the image's natural size and
+    the size it was shown at), since volunteers' screens differ:
+
+    - a mark beyond the shown size (by more than a slip) cannot be in display pixels: the
+      subject's marks are in image pixels;
+    - marks well beyond the image but inside a larger shown size speak for display pixels;
+    - so do, when every classification was shown smaller than the image (by 20% or more) and
+      there are five marks or more, marks that all stay inside each volunteer's shown size.
+
+    ``display?`` needs evidence for display pixels and none against; otherwise marks beyond
+    the image give ``outside``.
     """
-    dims = next((r[spooled.DIMENSIONS] for r in records if r[spooled.DIMENSIONS] is not None), None)
-    if dims is None:
+    known = [r[spooled.DIMENSIONS] for r in records if r[spooled.DIMENSIONS] is not None]
+    if not known:
         return "ok"
-    xs = [m[spooled.MARK_X] for r in records for m in r[spooled.MARKS]]
-    if not xs:
-        return "ok"
-    max_x = max(xs)
-    max_y = max([m[spooled.MARK_Y] for r in records for m in r[spooled.MARKS]])
-    natural_w, natural_h, client_w, client_h = dims
-    outside = max_x > natural_w or max_y > natural_h
-    within_client = max_x <= client_w and max_y <= client_h
-    if len(xs) >= 5 and within_client and client_w > 0 and client_h > 0:
-        shown_larger = outside and client_w > natural_w
-        shown_smaller = client_w < 0.8 * natural_w and client_h < 0.8 * natural_h
-        if shown_larger or shown_smaller:
-            return "display?"
+    natural_w, natural_h = known[0][0], known[0][1]
+    marks = [m for r in records for m in r[spooled.MARKS]]
+    outside = any(m[spooled.MARK_X] > natural_w or m[spooled.MARK_Y] > natural_h for m in marks)
+    larger = smaller = other = 0
+    for record in records:
+        dims, own = record[spooled.DIMENSIONS], record[spooled.MARKS]
+        if not own:
+            continue
+        max_x = max(m[spooled.MARK_X] for m in own)
+        max_y = max(m[spooled.MARK_Y] for m in own)
+        if dims is None or min(dims) <= 0:
+            other += 1
+            continue
+        image_w, image_h, shown_w, shown_h = dims
+        if max_x > shown_w * (1 + _SLIP) or max_y > shown_h * (1 + _SLIP):
+            larger = smaller = 0  # beyond what was shown: these marks are in image pixels
+            break
+        if shown_w > image_w and (max_x > image_w * (1 + _SLIP) or max_y > image_h * (1 + _SLIP)):
+            larger += 1
+        elif shown_w < 0.8 * image_w and shown_h < 0.8 * image_h:
+            smaller += len(own)
+        else:
+            other += 1
+    if larger or (smaller >= 5 and not other):
+        return "display?"
     return "outside" if outside else "ok"
 
 
