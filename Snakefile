@@ -33,6 +33,13 @@ include: "rules/summary.smk"
 include: "rules/report.smk"
 
 
+onstart:
+    # A read-only results folder is one line before any job (Snakemake itself would fail
+    # with a traceback when it clears a job's old outputs there). Not in a dry run.
+    for folder in (RESULTS, "logs"):
+        at_start(check_writable, folder)
+
+
 onsuccess:
     # What the user should look at (results/warnings.tsv), at the end where they look.
     if digest := warnings_digest(rules.summary.output.warnings):

@@ -11,7 +11,8 @@ from pathlib import Path
 
 try:
     from zooheat.batch import BatchMember, missing_outputs, repair_token
-    from zooheat.errors import ZooheatError, excerpt
+    from zooheat.errors import ZooheatError, excerpt, os_error_message
+    from zooheat.fileio import check_writable
     from zooheat.jobs import failed_run_report
     from zooheat.limits import Limits, open_input
     from zooheat.pipeline import RESULTS, STEPS, overlay_style, step_settings
@@ -44,6 +45,8 @@ def at_start(check, *args):
         return check(*args)
     except (ZooheatError, ValueError) as exc:
         sys.exit(f"zooheat: {exc}")
+    except OSError as exc:
+        sys.exit(f"zooheat: error: {os_error_message(exc)}")
 
 
 # Settings no schema can check (a colour map's name, a figure's size in pixels), checked now

@@ -56,7 +56,11 @@ def run_cli(*args: str | os.PathLike[str], cwd: Path | None = None) -> subproces
 @pytest.fixture
 def workflow_copy(tmp_path: Path) -> Path:
     """A scratch copy of the workflow and its example data, as a user's checkout would hold."""
-    dest = tmp_path / "zooheat"
+    return copy_workflow(tmp_path / "zooheat")
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow and its example data to ``dest`` (a new folder); return it."""
     dest.mkdir()
     ignore = shutil.ignore_patterns(".snakemake", "results", "logs", "__pycache__", "*.egg-info")
     for part in WORKFLOW_PARTS:

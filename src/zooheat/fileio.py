@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -87,6 +88,48 @@ def atomic_write(
             # a full disk shows on write() with no file name: name the file being written
             raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc
         raise
+
+
+@contextlib.contextmanager
+def errors_name(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Give an operating system error raised inside the block without a file name ``path``.
+
+    A ``write`` that finds the disk full names no file; the user needs to know where.
+    """
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+        raise
+
+
+def check_writable(root: str | os.PathLike[str], depth: int = 2) -> None:
+    """Raise the error a write would meet if ``root`` or a folder below it cannot be written.
+
+    Folders down to ``depth`` levels are checked (a workflow's ``results/STEP/LAYER``); a
+    missing ``root`` is fine (it will be made). Checked as a run starts, so that a read-only
+    results folder is one clear line then, not a failure in every job.
+
+    Raises
+    ------
+    OSError
+        ``EROFS`` (read-only file system) or ``EACCES``, naming the folder.
+    """
+    folders = [os.fspath(root)]
+    for level in range(depth + 1):
+        below = []
+        for folder in folders:
+            if not os.path.isdir(folder):
+                continue
+            if not os.access(folder, os.W_OK | os.X_OK):
+                read_only = os.statvfs(folder).f_flag & os.ST_RDONLY
+                code = errno.EROFS if read_only else errno.EACCES
+                raise OSError(code, os.strerror(code), folder)
+            if level < depth:
+                with os.scandir(folder) as entries:
+                    below += sorted(e.path for e in entries if e.is_dir(follow_symlinks=False))
+        folders = below
 
 
 _BLOCK = 4096

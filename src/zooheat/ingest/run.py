@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from zooheat.errors import ZooheatError
-from zooheat.fileio import write_if_changed
+from zooheat.fileio import errors_name, write_if_changed
 from zooheat.ingest import spool as spooled
 from zooheat.ingest.owned import claim_folder, record_layers, remove_stale_tables
 from zooheat.ingest.parallel import scan_export
@@ -36,6 +36,11 @@ __all__ = ["IngestSummary", "ingest_export", "restore_marks"]
 # An export smaller than this is read in this process: it is done before workers would start.
 ONE_PROCESS_BELOW = 16 << 20
 PathLike = str | os.PathLike[str]
+
+
+#: What one run did to the folder (told on the terminal), not what the export holds: kept out
+#: of ``ingest-summary.json``, so the same export gives the same bytes whatever came before.
+_THIS_RUN_ONLY = ("files_written", "files_unchanged", "files_removed")
 
 
 @dataclass
@@ -150,7 +155,7 @@ def ingest_export(
     for layer in layers:
         (out / "marks" / layer).mkdir(parents=True, exist_ok=True)
     meter = Progress(export.stat().st_size, log, progress)
-    with tempfile.TemporaryDirectory(prefix=".ingest-", dir=out) as tmp:
+    with errors_name(out), tempfile.TemporaryDirectory(prefix=".ingest-", dir=out) as tmp:
         plan = ScanPlan(
             export=export,
             columns=columns,
@@ -211,10 +216,8 @@ def ingest_export(
     record_layers(out, layers)
     write_if_changed(out / "subjects.tsv", manifest_text(manifest, layers).encode())
     write_if_changed(out / "rejects.csv", rejects_text(rejects, subject_rejects).encode())
-    write_if_changed(
-        out / "ingest-summary.json",
-        (json.dumps(asdict(summary), indent=2, sort_keys=False) + "\n").encode(),
-    )
+    recorded = {k: v for k, v in asdict(summary).items() if k not in _THIS_RUN_ONLY}
+    write_if_changed(out / "ingest-summary.json", (json.dumps(recorded, indent=2) + "\n").encode())
     if summary.rows_read != summary.rows_used + summary.rows_filtered + summary.rows_rejected:
         raise ZooheatError(f"{export}: internal error: row counts do not add up: {summary}")
     return summary
