@@ -847,3 +847,35 @@ def test_orjson_reads_numbers_as_json_does():
             assert type(got) is float and got == float(expected), text
         else:
             assert got == expected and type(got) is type(expected), text
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal, as stderr does when a user runs the CLI."""
+
+    def isatty(self):
+        return True
+
+
+def test_progress_covers_reading_and_writing_with_the_time_left(tmp_path, monkeypatch):
+    from zooheat.ingest import progress
+
+    export = tmp_path / "export.csv"
+    write_synthetic_export(export, 400, n_subjects=8)
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.0)  # a line at every report, not every 10 s
+    log = io.StringIO()
+    rows = ingest_export(export, tmp_path / "out", CONFIG, progress=True, log=log).rows_read
+    lines = log.getvalue().splitlines()
+    # tqdm's meter: percent, bar, done/total, [elapsed<time left, rate]
+    meter = r"\d+%\|.*\| [\d.]+[kM]?/[\d.]+[kM]? \[\d\d:\d\d<\d\d:\d\d, .*\]"
+    reading = [x for x in lines if re.fullmatch(rf"ingest: reading: *{meter}, \S+ rows", x)]
+    writing = [x for x in lines if re.fullmatch(rf"ingest: writing mark tables: *{meter}", x)]
+    assert reading and writing, lines
+    assert reading[-1].endswith(f", {rows} rows") and "100%" in reading[-1]
+    assert "100%" in writing[-1] and " 64/64 " in writing[-1]
+    assert re.fullmatch(rf"ingest: {rows} rows in .* mark tables [\d.]+ s\)", lines[-1])
+
+    terminal = Terminal()
+    ingest_export(export, tmp_path / "out2", CONFIG, progress=True, log=terminal)
+    shown = terminal.getvalue()
+    assert "ingest: reading:" in shown and "ingest: writing mark tables:" in shown
+    assert "\r" in shown  # a bar redrawn in place

@@ -113,7 +113,8 @@ def ingest_export(
     workers : int, optional
         Parser processes (default: the CPUs this process may use, at most 4).
     progress : bool
-        Report progress on ``log`` (a bar on a terminal, a line every 10 s otherwise).
+        Report progress on ``log``: reading, then writing, each with the time left (a bar
+        on a terminal, a line every 10 s otherwise).
     only_subjects : sequence of str, optional
         Rewrite only these subjects' mark tables and nothing else (repairs a deleted table).
     log : text stream, optional
@@ -173,11 +174,17 @@ def ingest_export(
             BucketJob(plan.spool, len(totals), b, out, layers, config.duplicates)
             for b in range(spooled.BUCKETS)
         ]
+        meter.writing(len(jobs))
+        built = []
         if workers <= 1:
-            built = [build_bucket(job) for job in jobs]
+            for job in jobs:
+                built.append(build_bucket(job))
+                meter.wrote(len(built))
         else:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                built = pool.map(build_bucket, jobs, chunksize=4)
+                for result in pool.imap(build_bucket, jobs, chunksize=2):
+                    built.append(result)
+                    meter.wrote(len(built))
         rejects = sorted(
             r
             for k in range(len(totals))
