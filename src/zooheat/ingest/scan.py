@@ -174,6 +174,8 @@ class ChunkScanner:
         cid = ""
         if fields is not None and self.cid_column is not None and self.cid_column < len(fields):
             cid = fields[self.cid_column].strip()[:40]
+            if not cid.isprintable():  # escaped: undecodable bytes, control characters
+                cid = repr(cid)[1:-1]
         self.pending_rejects.append((line, cid, where, reason))
         self.totals.rejected[where] += 1
 
