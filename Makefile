@@ -20,7 +20,15 @@ example: setup
 	$(BIN)/snakemake --cores all
 	@echo "figures: results/figures/<layer>/<subject>.png"
 
-lint: setup
+# cffconvert in an environment of its own (its jsonschema < 4 conflicts with Snakemake's).
+CFF := .venv-cff/.installed
+$(CFF): .ci/cffconvert-requirements.txt
+	test -x .venv-cff/bin/python || $(PYTHON) -m venv .venv-cff
+	.venv-cff/bin/python -m pip install --quiet -r .ci/cffconvert-requirements.txt
+	touch $@
+
+lint: setup $(CFF)
+	.venv-cff/bin/cffconvert --validate -i CITATION.cff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check .

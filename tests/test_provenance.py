@@ -3,6 +3,7 @@
 import importlib.metadata as metadata
 import shutil
 
+from tests.conftest import ROOT
 from zooheat import provenance
 
 
@@ -36,3 +37,18 @@ def test_the_build_key_follows_the_code_and_the_versions(tmp_path, monkeypatch):
     assert provenance.build_key() not in (key, edited)
     provenance.build_key.cache_clear()
     provenance.code_digest.cache_clear()
+
+
+def test_the_citation_names_this_version_and_license():
+    """CITATION.cff (validated by cffconvert in make lint) agrees with the package."""
+    import tomllib
+
+    import yaml
+
+    import zooheat
+
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert citation["version"] == project["version"] == zooheat.__version__
+    assert citation["license"] == project["license"] == "MIT"
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
