@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from zooheat import consensus
 from zooheat.consensus import (
     CONSENSUS_COLUMNS,
     ConsensusSettings,
@@ -174,3 +175,46 @@ def test_every_method_finds_well_separated_blobs_alike():
         for method in ("average", "complete", "single")
     ]
     assert found[0] == len(subject.truth) and len(set(itertools.chain(found))) == 1
+
+
+def _all_at_once(distance, apart, n, settings):
+    """The groups by scipy's public linkage of every mark at once (the method's definition)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    if n < 2:
+        return [list(range(n))]
+    tree = linkage(np.where(apart, consensus._APART, distance), method=settings.method)
+    groups = {}
+    for mark, label in enumerate(fcluster(tree, t=settings.link, criterion="distance")):
+        groups.setdefault(label, []).append(mark)
+    return list(groups.values())
+
+
+@pytest.mark.parametrize("method", ["average", "complete", "single"])
+def test_splitting_into_components_gives_the_groups_of_clustering_all_at_once(method, monkeypatch):
+    """The shortcut (components of the pairs within link) changes no object, on both crowds
+    and on random marks where chains, triple clicks and near ties are common."""
+    settings = ConsensusSettings(method=method)
+    rng = np.random.default_rng(11)
+    tables = [marked_subject(k, seed=5).marks for k in range(40)]
+    tables += [marked_subject(k, seed=6, model=HARD_VOLUNTEERS).marks for k in range(40)]
+    for _ in range(120):
+        n = int(rng.integers(2, 50))
+        rows = zip(
+            [f"v{k}" for k in rng.integers(0, 8, n)],
+            rng.uniform(0, 80, n).round(1),
+            rng.uniform(0, 80, n).round(1),
+            rng.choice([0, 4, 6, 9], n),
+            strict=True,
+        )
+        tables.append(marks(*rows))
+    results = [consensus_of_marks(t, settings=settings) for t in tables]
+    monkeypatch.setattr(consensus, "_groups", _all_at_once)
+    for table, result in zip(tables, results, strict=True):
+        expected = consensus_of_marks(table, settings=settings)
+        assert result.labels.tolist() == expected.labels.tolist()
+        assert result.duplicate.tolist() == expected.duplicate.tolist()
+        for column in ("x", "y", "r", "volunteers", "agreement", "spread"):
+            assert np.array_equal(
+                getattr(result, column), getattr(expected, column), equal_nan=True
+            )
