@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup example test lint lock clean
 
+# Every package from requirements.lock, each checked against its sha256 (pip refuses any
+# file whose hash is not in the lock), then zooheat itself from this folder.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[test]"
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 setup: $(STAMP)
@@ -37,11 +39,17 @@ lint: setup $(CFF)
 test: lint
 	$(BIN)/pytest
 
-# Re-pin every dependency to what the current .venv holds (after a deliberate upgrade).
+# Re-pin every dependency (and the tools that build and lock) to the newest versions that
+# pyproject.toml allows, with their hashes: after a deliberate upgrade; then run make test.
+LOCK_FOR := --python-version 3.11 --python-platform x86_64-manylinux_2_28
 lock: setup
-	{ sed -n '1,2p' requirements.lock; \
-	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^zooheat'; } > requirements.lock.new
-	mv requirements.lock.new requirements.lock
+	printf 'pip\nsetuptools>=77\nwheel\nuv\n' > .lock-tools.in
+	$(BIN)/uv pip compile pyproject.toml .lock-tools.in --extra test --generate-hashes \
+	  $(LOCK_FOR) --upgrade --no-header --quiet -o requirements.lock.new
+	rm .lock-tools.in
+	{ sed -n '1,3p' requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
+	rm requirements.lock.new
+	mv requirements.lock.tmp requirements.lock
 
 clean:
 	rm -rf results logs .snakemake

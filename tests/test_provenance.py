@@ -52,3 +52,30 @@ def test_the_citation_names_this_version_and_license():
     assert citation["version"] == project["version"] == zooheat.__version__
     assert citation["license"] == project["license"] == "MIT"
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_every_conda_pin_is_the_locks_version():
+    """envs/*.yaml pins each package at requirements.lock's version (conda's names mapped)."""
+    import re
+
+    import yaml
+
+    lock = {
+        name.lower().replace("_", "-"): version
+        for name, version in re.findall(
+            r"^([A-Za-z0-9_.-]+)==(\S+)", (ROOT / "requirements.lock").read_text(), re.M
+        )
+    }
+    conda_names = {"matplotlib-base": "matplotlib"}
+    checked = 0
+    for env in sorted((ROOT / "envs").glob("*.yaml")):
+        for spec in yaml.safe_load(env.read_text())["dependencies"]:
+            if not isinstance(spec, str) or "=" not in spec:
+                continue
+            name, version = (part.strip() for part in spec.split("=", 1))
+            if name == "python":
+                assert version == "3.11", env  # the lock is made for Python 3.11
+                continue
+            assert lock[conda_names.get(name, name)] == version, (env.name, name)
+            checked += 1
+    assert checked >= 10
