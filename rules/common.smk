@@ -31,6 +31,8 @@ PANOPTES = config["panoptes"]
 FROM_EXPORT = PANOPTES["export"] is not None
 INGEST_DIR = f"{RESULTS}/ingest"
 BATCHES = config["batches"]
+# The modules each job loads under `--sdm env-modules` (sites name their modules differently).
+ENVMODULES = config["envmodules"]
 # Subject ids become file names: letters, digits, '_', '-', '.', not starting with '.'.
 SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 # Each step's settings (a change remakes that step's outputs), the formats of the steps

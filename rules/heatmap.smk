@@ -21,6 +21,8 @@ for step in STEPS:
             "per_subject"
         conda:
             "../envs/heatmap.yaml"
+        envmodules:
+            *ENVMODULES,
         params:
             step=step,
             settings=SETTINGS[step],
@@ -43,6 +45,8 @@ rule heatmap_batch:
         "logs/heatmap_batch/{layer}/{batch}.log",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         batch=batch_job,
         build=BUILD,
@@ -64,6 +68,8 @@ rule repair_batch:
         token="[0-9a-f]{16}",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         batch=batch_job,
     script:

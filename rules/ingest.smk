@@ -24,6 +24,8 @@ checkpoint ingest:
         "logs/ingest/ingest.log",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     threads: 2
     params:
         # every setting the ingest reads: changing one reruns it
@@ -51,6 +53,8 @@ rule restore_marks:
         table=MISSING_TABLES,
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     threads: 1
     script:
         "../scripts/restore_marks.py"

@@ -13,6 +13,8 @@ rule gallery:
         "logs/gallery/gallery.log",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         figure_format=FIGURE_FORMAT,
     script:
@@ -37,6 +39,8 @@ rule report_figures:
         "logs/report_figures/report_figures.log",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         figures=config["report"]["figures"],
         figure_format=FIGURE_FORMAT,
@@ -61,6 +65,8 @@ rule missing_images:
     localrule: True
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         missing=missing_images,
         policy=config["missing_images"],

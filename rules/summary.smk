@@ -16,6 +16,8 @@ rule summary:
         "logs/summary/summary.log",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         job=summary_job,
         settings=SETTINGS,
@@ -33,6 +35,8 @@ rule marks_table:
         "logs/marks_table/marks_table.log",
     conda:
         "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
     params:
         job=marks_table_job,
     script:
