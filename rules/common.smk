@@ -11,7 +11,7 @@ from pathlib import Path
 
 try:
     from zooheat.batch import BatchMember, missing_outputs, repair_token
-    from zooheat.errors import ZooheatError, excerpt, os_error_message
+    from zooheat.errors import ZooheatError, error_line, excerpt
     from zooheat.fileio import check_writable
     from zooheat.jobs import failed_run_report
     from zooheat.limits import Limits, open_input
@@ -48,7 +48,7 @@ def at_start(check, *args):
     except (ZooheatError, ValueError) as exc:
         sys.exit(f"zooheat: {exc}")
     except OSError as exc:
-        sys.exit(f"zooheat: error: {os_error_message(exc)}")
+        sys.exit(f"zooheat: error: {error_line(exc)}")
 
 
 # Settings no schema can check (a colour map's name, a figure's size in pixels), checked now

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from zooheat import __version__
-from zooheat.errors import ZooheatError, os_error_message
+from zooheat.errors import ZooheatError, error_line
 from zooheat.settings import ConsensusSettings
 from zooheat.style import FIGURE_FORMATS, OverlayStyle, figure_format
 
@@ -359,10 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     try:
         commands[args.command](args)
-    except ZooheatError as exc:
-        print(f"zooheat: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # the disk, not the input: full, read-only, a folder for a file
-        print(f"zooheat: error: {os_error_message(exc)}", file=sys.stderr)
+    except (ZooheatError, OSError) as exc:  # the input, or the disk (full, read-only, ...)
+        print(f"zooheat: error: {error_line(exc)}", file=sys.stderr)
         return 2
     return 0

@@ -90,3 +90,19 @@ def os_error_message(exc: OSError, path: object = None) -> str:
     where = exc.filename if exc.filename is not None else path
     reason = _OS_REASONS.get(exc.errno) or exc.strerror or type(exc).__name__
     return f"{where}: {reason}" if where is not None else reason
+
+
+def error_line(exc: ZooheatError | OSError) -> str:
+    """Say in one line what went wrong, for the command line and the workflow's jobs alike.
+
+    An input's error as it says it; a file system's as :func:`os_error_message` says it.
+
+    Examples
+    --------
+    >>> import errno
+    >>> error_line(ZooheatError("a.csv, line 3: expected a number"))
+    'a.csv, line 3: expected a number'
+    >>> error_line(OSError(errno.EROFS, "Read-only file system", "out"))
+    'out: the file system is read-only (choose a writable output folder)'
+    """
+    return str(exc) if isinstance(exc, ZooheatError) else os_error_message(exc)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from zooheat.errors import ZooheatError, os_error_message
+from zooheat.errors import ZooheatError, error_line
 
 __all__ = ["failed_jobs", "failed_run_report", "job_error", "snakemake_job"]
 
@@ -31,7 +31,7 @@ def snakemake_job(log_path: PathLike) -> Iterator[TextIO]:
     try:
         yield log
     except (ZooheatError, OSError) as exc:
-        message = str(exc) if isinstance(exc, ZooheatError) else os_error_message(exc)
+        message = error_line(exc)
         print(f"error: {message}", file=sys.stderr)
         if sys.__stderr__ is not None:  # also on the terminal, beside Snakemake's report
             print(f"zooheat: error: {message}", file=sys.__stderr__)
@@ -64,8 +64,11 @@ def failed_jobs(snakemake_log: str) -> list[tuple[str, tuple[str, ...]]]:
             jobs[-1] = (jobs[-1][0], tuple(p.strip() for p in paths.split(",") if p.strip()))
         elif not line.startswith("    "):
             in_block = False
-    seen: set[tuple[str, tuple[str, ...]]] = set()
-    return [job for job in jobs if not job[1] or not (job in seen or seen.add(job))]
+    listed: list[tuple[str, tuple[str, ...]]] = []
+    for job in jobs:
+        if not job[1] or job not in listed:  # a job without a log cannot be told apart
+            listed.append(job)
+    return listed
 
 
 def job_error(log_path: PathLike, max_lines: int = 6) -> str:
