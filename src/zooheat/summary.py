@@ -40,6 +40,7 @@ __all__ = [
     "warnings_text",
     "write_marks_table",
     "write_summary",
+    "write_warnings",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -312,6 +313,25 @@ def run_warnings(
 def warnings_text(warnings: Iterable[Sequence[str]]) -> str:
     """Return ``warnings.tsv``: a header and a row per warning."""
     return "".join("\t".join(row) + "\n" for row in [WARNING_COLUMNS, *warnings])
+
+
+def write_warnings(
+    rows: Iterable[Mapping[str, Any]],
+    layers: Sequence[str],
+    out: PathLike,
+    manifest: PathLike | None = None,
+) -> int:
+    """Write ``warnings.tsv`` (only when its bytes change); return the number of warnings.
+
+    ``manifest`` is the ingest's ``subjects.tsv``, whose coordinate check flags display
+    pixels (none without an export).
+    """
+    from zooheat.ingest.tables import read_coordinates
+
+    coordinates = None if manifest is None else read_coordinates(manifest)
+    found = run_warnings(rows, layers, coordinates)
+    write_if_changed(out, warnings_text(found).encode())
+    return len(found)
 
 
 def warnings_digest(path: PathLike, shown: int = 5) -> str:

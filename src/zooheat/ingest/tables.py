@@ -21,6 +21,7 @@ __all__ = [
     "build_bucket",
     "coordinates_check",
     "manifest_text",
+    "read_coordinates",
     "rejects_text",
 ]
 
@@ -196,6 +197,15 @@ def manifest_text(manifest: Sequence[ManifestRow], layers: Sequence[str]) -> str
             ]
         )
     return out.getvalue()
+
+
+def read_coordinates(path: str | Path) -> dict[str, str]:
+    """Read each subject's coordinate check from a ``subjects.tsv`` of :func:`manifest_text`.
+
+    Returns ``{subject: "ok" | "outside" | "display?"}``.
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        return {r["subject_id"]: r["coordinates"] for r in csv.DictReader(handle, delimiter="\t")}
 
 
 def rejects_text(rejects: Sequence[tuple], subject_rejects: Sequence[tuple]) -> str:
