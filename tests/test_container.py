@@ -34,10 +34,9 @@ runtime = "runc"
 
 
 def podman(env: dict[str, str], *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
+    return subprocess.run(
         ["podman", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
-    return proc
 
 
 @pytest.fixture(scope="module")

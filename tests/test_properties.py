@@ -146,6 +146,13 @@ def test_every_export_row_is_used_filtered_or_rejected(rows, dialect):
             assert 2 <= int(reject["line"]) <= lines
 
 
+def assert_one_line_naming(exc: Exception, path: Path) -> None:
+    """An error is one short line that starts with the file it is about."""
+    message = str(exc)
+    assert message.startswith(str(path)) and "\n" not in message
+    assert len(message) < 500
+
+
 def assert_rejects_listed(out: Path, summary) -> list[dict[str, str]]:
     """Each rejected row is in rejects.csv, which is UTF-8 text quoting little of the row."""
     text = (out / "rejects.csv").read_bytes().decode("utf-8")
@@ -181,9 +188,7 @@ def test_any_bytes_as_an_export_read_or_one_clear_error(data):
         try:
             _ingest_both_ways(export, Path(tmp))
         except ZooheatError as exc:  # not an export: one line naming the file
-            message = str(exc)
-            assert message.startswith(str(export)) and "\n" not in message
-            assert len(message) < 500
+            assert_one_line_naming(exc, export)
 
 
 # ------------------------------------------------------------------ the mark table
@@ -213,9 +218,7 @@ def test_every_mark_row_is_a_mark_or_the_table_is_refused(header, rows):
         try:
             marks = read_marks(path)
         except MarksError as exc:
-            message = str(exc)
-            assert message.startswith(str(path)) and "\n" not in message
-            assert len(message) < 500
+            assert_one_line_naming(exc, path)
             return
         text = path.read_text(encoding="utf-8", errors="surrogatepass")
         records = list(csv.reader(io.StringIO(text)))
@@ -235,8 +238,6 @@ def test_any_bytes_as_a_mark_table_read_or_one_clear_error(data):
         try:
             marks = read_marks(path)
         except MarksError as exc:
-            message = str(exc)
-            assert message.startswith(str(path)) and "\n" not in message
-            assert len(message) < 500
+            assert_one_line_naming(exc, path)
         else:
             assert len(marks.x) == len(marks.y) == len(marks.r)
