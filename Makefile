@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup example test lint lock clean
+.PHONY: setup example paper paper-sums test lint lock clean
 
 # Every package from requirements.lock, each checked against its sha256 (pip refuses any
 # file whose hash is not in the lock), then zooheat itself from this folder.
@@ -21,6 +21,17 @@ setup: $(STAMP)
 example: setup
 	$(BIN)/snakemake --cores all
 	@echo "figures: results/figures/<layer>/<subject>.png"
+
+# The paper figures of config/figures.yaml -> results/paper/ (with provenance.json).
+paper: setup
+	$(BIN)/snakemake --cores all paper
+
+# After a deliberate change to how paper figures look: refresh their committed sha256 sums
+# (tests/test_paper.py checks every build against them) and the README's picture.
+paper-sums: paper
+	cd results/paper && find . -type f ! -name provenance.json -printf '%P\n' | LC_ALL=C sort \
+	  | xargs sha256sum > ../../docs/paper.sha256
+	cp results/paper/example-blobs.png docs/example-paper.png
 
 # cffconvert in an environment of its own (its jsonschema < 4 conflicts with Snakemake's).
 CFF := .venv-cff/.installed

@@ -8,6 +8,7 @@ import re
 import sys
 import zlib
 from pathlib import Path
+from types import SimpleNamespace as Namespace
 
 try:
     from zooheat.batch import BatchMember, missing_outputs, repair_token
@@ -35,6 +36,8 @@ BATCHES = config["batches"]
 ENVMODULES = config["envmodules"]
 # Subject ids become file names: letters, digits, '_', '-', '.', not starting with '.'.
 SUBJECT_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
+# Paper figure names become file names under results/paper/ (as figures.schema.yaml says).
+FIGURE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 # Each step's settings (a change remakes that step's outputs), the formats of the steps
 # written in several, and zooheat's code and package versions (a change remakes everything).
 SETTINGS = step_settings(config)
@@ -68,6 +71,7 @@ wildcard_constraints:
     subject=SUBJECT_PATTERN,
     format="|".join(FIGURE_FORMATS),
     batch="[0-9]+",
+    figure=FIGURE_PATTERN,
 
 
 def read_subject_table(path, layers):
@@ -548,4 +552,142 @@ def ingest_settings():
         k: v
         for k, v in PANOPTES.items()
         if k not in ("export", "images", "subject_export")
+    }
+
+
+# ---------------------------------------------------------------- paper figures
+
+PAPER_DIR = f"{RESULTS}/paper"
+
+
+@functools.cache
+def paper_figures():
+    """The figures of config `paper`, checked against config/figures.schema.yaml, with
+    defaults filled in: {name: {subject, layer, formats, and the PaperStyle fields}}.
+
+    Read only when paper figures are asked for, so that a project without them (or whose
+    layers differ from the example's) runs without the file."""
+    import yaml
+    from zooheat.paper import PaperStyle
+
+    path = config["paper"]
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ValueError(
+            f"{path}: cannot read the paper figures (config key 'paper'): {error_line(exc)}"
+        ) from None
+    schema = os.path.join(workflow.basedir, "config", "figures.schema.yaml")
+    validate(document, schema, set_default=True)
+    for name, figure in document["figures"].items():
+        where = f"{path}, figure {name!r}"
+        if figure["layer"] not in LAYERS:
+            raise ValueError(
+                f"{where}: layer {figure['layer']!r} is not one of the config's layers "
+                f"{LAYERS}"
+            )
+        try:
+            PaperStyle.from_figure(figure)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+    return document["figures"]
+
+
+def paper_figure(name):
+    try:
+        return paper_figures()[name]
+    except KeyError:
+        raise ValueError(
+            f"{config['paper']}: no paper figure named {name!r} (it names "
+            f"{sorted(paper_figures())})"
+        ) from None
+
+
+def paper_files(name):
+    """The zoomed counts (and consensus) one figure is drawn from, by step name."""
+    figure = paper_figure(name)
+    layer, subject = figure["layer"], figure["subject"]
+    where = Namespace(layer=layer, subject=subject)
+    try:
+        entry = subjects()[subject]
+    except KeyError:
+        source = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
+        raise ValueError(
+            f"{config['paper']}, figure {name!r}: subject {subject!r} is not among the "
+            f"subjects of {source} that have an image"
+        ) from None
+    if entry[layer] is None:
+        raise ValueError(
+            f"{config['paper']}, figure {name!r}: subject {subject!r} has no "
+            f"{layer!r} mark table"
+        )
+    steps = ("zoom", "consensus") if figure["consensus"] else ("zoom",)
+    files = {step: STEPS[step].paths(layer, subject)[0] for step in steps}
+    return files | {"image": subject_image(where), "marks": subject_marks(where)}
+
+
+def paper_figure_inputs(wildcards):
+    """The image and the step files (or, with batches, the batch that makes them)."""
+    files = paper_files(wildcards.figure)
+    if BATCHES:
+        figure = paper_figure(wildcards.figure)
+        batch = batch_manifest(figure["layer"], batch_of(figure["subject"]))
+        return ingest_input() | {"image": files["image"], "batch": batch}
+    return ingest_input() | files
+
+
+def paper_figure_job(wildcards):
+    """What a paper figure job draws, and how (zooheat.paper.write_paper_figure)."""
+    figure = paper_figure(wildcards.figure)
+    files = paper_files(wildcards.figure)
+    return {
+        "zoom": files["zoom"],
+        "consensus": files.get("consensus"),
+        "figure": figure,
+    }
+
+
+def paper_outputs(wildcards):
+    """Every paper figure's files."""
+    return [
+        f"{PAPER_DIR}/{name}.{fmt}"
+        for name, figure in sorted(paper_figures().items())
+        for fmt in figure["formats"]
+    ]
+
+
+def paper_sources():
+    """The run's own inputs the figures' data came from."""
+    if FROM_EXPORT:
+        return [
+            PANOPTES[k] for k in ("export", "subject_export") if PANOPTES[k] is not None
+        ]
+    return [config["subjects"]]
+
+
+def paper_provenance_job(wildcards):
+    """What provenance.json records (zooheat.provenance.paper_provenance's arguments)."""
+    figures = {}
+    for name, figure in sorted(paper_figures().items()):
+        figures[name] = {
+            "parameters": figure,
+            "inputs": sorted(paper_files(name).values()),
+            "outputs": [
+                f"{PAPER_DIR}/{name}.{fmt}" for fmt in sorted(figure["formats"])
+            ],
+        }
+    settings = {step: SETTINGS[step] for step in ("histogram", "zoom", "consensus")}
+    return {"figures": figures, "sources": paper_sources(), "settings": settings}
+
+
+def paper_provenance_inputs(wildcards):
+    return {
+        "figures": paper_outputs(wildcards),
+        "sources": paper_sources(),
+        "data": [
+            path
+            for name in sorted(paper_figures())
+            for path in paper_figure_inputs(Namespace(figure=name)).values()
+        ],
     }

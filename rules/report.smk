@@ -1,5 +1,5 @@
-# Browsing the results: the gallery (every subject, from disk) and the figures a Snakemake
-# report shows (snakemake --report report.zip).
+# Browsing and publishing the results: the gallery (every subject, from disk), the figures a
+# Snakemake report shows (snakemake --report report.zip), and paper figures (snakemake paper).
 
 
 rule gallery:
@@ -72,3 +72,46 @@ rule missing_images:
         policy=config["missing_images"],
     script:
         "../scripts/missing_images.py"
+
+
+# Paper figures (config `paper`, config/figures.yaml): `snakemake paper` builds each into
+# results/paper/ with provenance.json; not part of the default run.
+rule paper:
+    input:
+        unpack(paper_outputs),
+        provenance=f"{PAPER_DIR}/provenance.json",
+
+
+rule paper_figure:
+    input:
+        unpack(paper_figure_inputs),
+    output:
+        figure=f"{PAPER_DIR}/{{figure}}.{{format}}",
+    log:
+        "logs/paper_figure/{figure}.{format}.log",
+    conda:
+        "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
+    params:
+        job=paper_figure_job,
+    script:
+        "../scripts/paper_figure.py"
+
+
+rule paper_provenance:
+    input:
+        unpack(paper_provenance_inputs),
+    output:
+        provenance=f"{PAPER_DIR}/provenance.json",
+    log:
+        "logs/paper_provenance/paper_provenance.log",
+    conda:
+        "../envs/heatmap.yaml"
+    envmodules:
+        *ENVMODULES,
+    params:
+        job=paper_provenance_job,
+        source=workflow.basedir,
+    script:
+        "../scripts/paper_provenance.py"

@@ -112,6 +112,11 @@ class Consensus:
         """Marks in no object."""
         return int((self.labels == 0).sum())
 
+    @property
+    def circles(self) -> np.ndarray:
+        """``(objects, 3)`` ``x, y, r`` of the objects, as the figures draw them."""
+        return np.column_stack([self.x, self.y, self.r])
+
 
 def volunteers_of(marks: Marks) -> tuple[str, ...]:
     """Who made each mark: its ``user``, else its ``classification_id``, else the mark itself.

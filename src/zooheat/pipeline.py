@@ -516,7 +516,7 @@ def render_figure(
     ValueError
         The arrays do not fit each other.
     """
-    circles = None if objects is None else np.column_stack([objects.x, objects.y, objects.r])
+    circles = None if objects is None else objects.circles
     if fmt == "png" and style.renderer == "quicklook":
         from zooheat.quicklook import quicklook, quicklook_png
 

@@ -13,13 +13,24 @@ import functools
 import hashlib
 import importlib.metadata as metadata
 import json
+import os
 import platform
+import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 
-__all__ = ["build_key", "code_digest", "package_versions"]
+__all__ = [
+    "build_key",
+    "code_digest",
+    "package_versions",
+    "paper_provenance",
+    "sha256_of",
+    "source_commit",
+]
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -93,3 +104,92 @@ def build_key() -> str:
         "packages": package_versions(),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """Read a file and return its sha256 (hex), reading 1 MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def source_commit(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """Ask git which commit a source folder is at: ``{"commit": ..., "modified": ...}``.
+
+    ``modified`` is true when tracked files differ from that commit (so the commit alone
+    does not say what ran). Both are ``None`` outside a git checkout or without git.
+    """
+    env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", "-C", os.fspath(folder), *args],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env=env,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    commit = git("rev-parse", "--verify", "HEAD")
+    if commit is None:
+        return {"commit": None, "modified": None}
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "modified": None if status is None else bool(status)}
+
+
+def paper_provenance(
+    figures: Mapping[str, Mapping[str, Any]],
+    *,
+    sources: Iterable[str],
+    settings: Mapping[str, Any],
+    commit: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Say what made a set of paper figures; reads every file named, to hash it.
+
+    Parameters
+    ----------
+    figures : mapping
+        By figure name: ``parameters`` (its settings, as given), ``inputs`` (the files it was
+        drawn from) and ``outputs`` (the files written).
+    sources : iterable of str
+        The run's own inputs (the export or subject table the figures' data came from).
+    settings : mapping
+        The workflow settings that shaped the figures' data (bin size, consensus, ...).
+    commit : mapping
+        :func:`source_commit` of the workflow's folder.
+
+    Returns
+    -------
+    dict
+        JSON-ready: zooheat's version, commit and code digest, Python and package versions,
+        the settings, and each source, input and output with its sha256. Paths are kept as
+        given (relative ones stay relative), so the same run in another folder gives the
+        same record.
+    """
+    from zooheat import __version__
+
+    def hashed(paths: Iterable[str]) -> dict[str, str]:
+        return {os.fspath(p): sha256_of(p) for p in sorted(set(map(os.fspath, paths)))}
+
+    return {
+        "zooheat": {"version": __version__, "code_sha256": code_digest(), **commit},
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "settings": dict(settings),
+        "sources": hashed(sources),
+        "figures": {
+            name: {
+                "parameters": dict(figure["parameters"]),
+                "inputs": hashed(figure["inputs"]),
+                "outputs": hashed(figure["outputs"]),
+            }
+            for name, figure in sorted(figures.items())
+        },
+    }

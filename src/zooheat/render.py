@@ -145,7 +145,8 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
     """Encode a figure as PNG, PDF or SVG bytes, the same on every run.
 
     Dates and version stamps are left out of the file's metadata and SVG element ids are
-    derived from a fixed salt.
+    derived from a fixed salt. PDF fonts are embedded as TrueType (``pdf.fonttype`` 42), so
+    text stays text that editors and journals can change, not Type 3 glyph drawings.
 
     Raises
     ------
@@ -157,7 +158,9 @@ def figure_bytes(fig: Figure, fmt: str) -> bytes:
     usetex = any(t.get_usetex() for t in fig.findobj(Text))
     out = io.BytesIO()
     try:
-        with matplotlib.rc_context({"svg.hashsalt": "zooheat", "text.usetex": usetex}):
+        with matplotlib.rc_context(
+            {"svg.hashsalt": "zooheat", "pdf.fonttype": 42, "text.usetex": usetex}
+        ):
             fig.savefig(out, format=fmt, metadata=_NO_STAMPS[fmt])
     except RuntimeError as exc:
         if usetex:
