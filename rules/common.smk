@@ -558,6 +558,18 @@ def ingest_settings():
 # ---------------------------------------------------------------- paper figures
 
 PAPER_DIR = f"{RESULTS}/paper"
+# Beside this file, wherever the workflow comes from (a checkout, or a Snakemake module).
+FIGURES_SCHEMA = workflow.current_basedir.join("../config/figures.schema.yaml")
+
+
+def workflow_folder():
+    """The workflow's own folder (its git commit goes in the provenance); None when it is
+    fetched from a remote URL."""
+    folder = workflow.current_basedir.join("..")
+    return folder.get_path_or_uri(secret_free=True) if folder.is_local else None
+
+
+WORKFLOW_FOLDER = workflow_folder()
 
 
 @functools.cache
@@ -578,8 +590,7 @@ def paper_figures():
         raise ValueError(
             f"{path}: cannot read the paper figures (config key 'paper'): {error_line(exc)}"
         ) from None
-    schema = os.path.join(workflow.basedir, "config", "figures.schema.yaml")
-    validate(document, schema, set_default=True)
+    validate(document, FIGURES_SCHEMA, set_default=True)
     for name, figure in document["figures"].items():
         where = f"{path}, figure {name!r}"
         if figure["layer"] not in LAYERS:

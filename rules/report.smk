@@ -112,6 +112,6 @@ rule paper_provenance:
         *ENVMODULES,
     params:
         job=paper_provenance_job,
-        source=workflow.basedir,
+        source=WORKFLOW_FOLDER,
     script:
         "../scripts/paper_provenance.py"

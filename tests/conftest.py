@@ -59,6 +59,21 @@ def workflow_copy(tmp_path: Path) -> Path:
     return copy_workflow(tmp_path / "zooheat")
 
 
+def committed_paper_sums() -> dict[str, str]:
+    """The example paper figures' sha256 by file name, as committed in docs/paper.sha256."""
+    lines = (ROOT / "docs" / "paper.sha256").read_text().splitlines()
+    return {name: digest for digest, name in (line.split("  ", 1) for line in lines)}
+
+
+@pytest.fixture(scope="session")
+def example_run(tmp_path_factory) -> Path:
+    """The bundled example, as shipped, run once in a copy of the workflow: the bytes other
+    ways of running it (a container, a Snakemake module) must give."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("example") / "zooheat")
+    snakemake(workdir)
+    return workdir
+
+
 def copy_workflow(dest: Path) -> Path:
     """Copy the workflow and its example data to ``dest`` (a new folder); return it."""
     dest.mkdir()

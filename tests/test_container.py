@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, copy_workflow, digests, snakemake
+from tests.conftest import ROOT, digests
 
 pytestmark = pytest.mark.workflow
 
@@ -71,10 +71,7 @@ def image(tmp_path_factory) -> dict[str, str]:
     return env
 
 
-def test_the_example_in_the_container_gives_the_hosts_bytes(tmp_path, image):
-    host = copy_workflow(tmp_path / "host")
-    snakemake(host)
-
+def test_the_example_in_the_container_gives_the_hosts_bytes(tmp_path, image, example_run):
     results = tmp_path / "container" / "results"
     results.mkdir(parents=True)
     run = podman(
@@ -83,7 +80,7 @@ def test_the_example_in_the_container_gives_the_hosts_bytes(tmp_path, image):
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     inside = digests(results.parent)
-    assert inside == digests(host)
+    assert inside == digests(example_run)
     assert len(inside) > 60
 
     # and there was no network to be had

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.conftest import ROOT, copy_workflow, snakemake
+from tests.conftest import ROOT, committed_paper_sums, copy_workflow, snakemake
 from zooheat.arrays import load_array
 from zooheat.histogram import histogram_of_marks, zoom_to_image
 from zooheat.images import read_image
@@ -57,10 +57,7 @@ def test_paper_figures_are_byte_identical_in_two_folders_and_match_the_committed
     assert sums == _sums(second)
     expected = {f"{name}.{fmt}" for name, fig in FIGURES.items() for fmt in fig["formats"]}
     assert set(sums) == expected | {"provenance.json"}
-    committed = dict(
-        reversed(line.split("  ", 1))
-        for line in (ROOT / "docs" / "paper.sha256").read_text().splitlines()
-    )
+    committed = committed_paper_sums()
     assert committed == {name: sums[name] for name in expected}, (
         "paper figures changed: if on purpose, `make paper-sums` and commit docs/"
     )

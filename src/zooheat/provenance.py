@@ -115,12 +115,15 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-def source_commit(folder: str | os.PathLike[str]) -> dict[str, Any]:
+def source_commit(folder: str | os.PathLike[str] | None) -> dict[str, Any]:
     """Ask git which commit a source folder is at: ``{"commit": ..., "modified": ...}``.
 
     ``modified`` is true when tracked files differ from that commit (so the commit alone
-    does not say what ran). Both are ``None`` outside a git checkout or without git.
+    does not say what ran). Both are ``None`` outside a git checkout, without git, or with
+    no folder (a workflow fetched from a URL).
     """
+    if folder is None:
+        return {"commit": None, "modified": None}
     env = dict(os.environ, GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
 
     def git(*args: str) -> str | None:
