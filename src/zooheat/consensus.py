@@ -223,6 +223,30 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else 0.5 * (ordered[middle - 1] + ordered[middle])
 
 
+def _one_per_volunteer(
+    group: list[int], who_is: list[int], distance: np.ndarray, n: int, duplicate: np.ndarray
+) -> list[int]:
+    """Return one mark per volunteer of a group, flagging their others in ``duplicate``.
+
+    The mark nearest the volunteer's others stands for them (the first of ties, so of two
+    marks the first).
+    """
+    by_volunteer: dict[int, list[int]] = {}
+    for i in group:
+        by_volunteer.setdefault(who_is[i], []).append(i)
+    first = []
+    for own in by_volunteer.values():
+        if len(own) == 2:
+            duplicate[own[1]] = True
+        elif len(own) > 2:
+            inner = _square(distance, n)[np.ix_(own, own)].sum(axis=1)
+            best = own[int(np.argmin(inner))]
+            duplicate[[i for i in own if i != best]] = True
+            own = [best]
+        first.append(own[0])
+    return first
+
+
 def consensus_of_marks(
     marks: Marks,
     *,
@@ -294,21 +318,15 @@ def consensus_of_marks(
     xs, ys, rs, who_is = x.tolist(), y.tolist(), radius.tolist(), volunteer.tolist()
     duplicate = np.zeros(n, dtype=bool)
     objects = []
+    least = settings.min_volunteers
     for group in groups:
-        by_volunteer: dict[int, list[int]] = {}
-        for i in group:
-            by_volunteer.setdefault(who_is[i], []).append(i)
-        first = []  # one mark per volunteer: the one nearest their others stands for them
-        for own in by_volunteer.values():
-            if len(own) == 2:  # the nearer of two: a tie, so the first
-                duplicate[own[1]] = True
-            elif len(own) > 2:
-                inner = _square(distance, n)[np.ix_(own, own)].sum(axis=1)
-                best = own[int(np.argmin(inner))]  # the first of ties
-                duplicate[[i for i in own if i != best]] = True
-                own = [best]
-            first.append(own[0])
-        if len(first) < settings.min_volunteers:
+        if len(group) < 2 <= least:
+            continue  # a lone mark: no object, no duplicate
+        if len({who_is[i] for i in group}) == len(group):
+            first = group  # each volunteer once: the common case
+        else:
+            first = _one_per_volunteer(group, who_is, distance, n, duplicate)
+        if len(first) < least:
             continue
         cx, cy = _median([xs[i] for i in first]), _median([ys[i] for i in first])
         cr = _median([rs[i] for i in first if rs[i] > 0])  # radius 0 says nothing of size
