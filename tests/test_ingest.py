@@ -320,6 +320,22 @@ def test_filters_workflow_version_gold_standard(tmp_path):
     assert summary.rows_used == 5 and summary.filtered == {"other_version": 1}
 
 
+def test_an_export_resaved_by_r_reads_na_as_the_empty_cell_it_was(tmp_path):
+    # R writes NA where Panoptes left a cell empty: an anonymous volunteer's user_id, the
+    # gold-standard flag. Those rows are used, not rejected, both routes alike.
+    rows = [
+        row(1, "not-logged-in-abc123", "NA", marks=[circle(1, 1, 1)], gold="NA"),
+        row(2, "bob", "12", marks=[circle(2, 2, 1)], created="2016-06-02 10:00:00 UTC"),
+    ]
+    summary, out = run(tmp_path, csv_text(rows))
+    assert (summary.rows_used, summary.rows_rejected) == (2, 0)
+    blobs = marks_table(out, "blobs", "101")
+    assert [(m["user"], m["user_id"]) for m in blobs] == [
+        ("not-logged-in-abc123", ""),
+        ("bob", "12"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("policy", "kept"),
     [("first", ["1", "3"]), ("last", ["2", "3"]), ("all", ["1", "2", "3"])],

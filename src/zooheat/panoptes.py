@@ -109,10 +109,16 @@ class ColumnRule(NamedTuple):
     message: str
 
 
+#: What an export re-saved by R (or a spreadsheet) holds where Panoptes left a cell empty:
+#: read as empty in ``user_id`` (a volunteer not logged in) and ``gold_standard``.
+NOT_AVAILABLE = "NA"
+
 #: The scalar columns the ingest checks, each by one rule (both routes use these).
 COLUMN_RULES = {
     "classification_id": ColumnRule(WHOLE_NUMBER_PATTERN, "not a whole number: {value}"),
-    "user_id": ColumnRule(f"({WHOLE_NUMBER_PATTERN})?", "not a whole number: {value}"),
+    "user_id": ColumnRule(
+        f"({WHOLE_NUMBER_PATTERN}|{NOT_AVAILABLE})?", "not a whole number: {value}"
+    ),
     "workflow_id": ColumnRule(WHOLE_NUMBER_PATTERN, "not a whole number: {value}"),
     "workflow_version": ColumnRule(VERSION_PATTERN, "expected MAJOR.MINOR, found {value}"),
     "created_at": ColumnRule(TIMESTAMP_PATTERN, "not a date and time: {value}"),
@@ -828,6 +834,8 @@ def classify(
         user, user_id = cells.user_name, cells.user_id or ""
     else:
         user, user_id = _user(cells)
+    if user_id == NOT_AVAILABLE:  # not logged in, in an export re-saved by R
+        user_id = ""
     created_at = cells.created_at if checked else _checked("created_at", cells.created_at)
     subject, info = subjects.lookup(cells.subject_data, cells.subject_ids)
     dimensions = None
