@@ -30,6 +30,8 @@ LAYERS = list(config["layers"])
 PANOPTES = config["panoptes"]
 # Subjects and marks come from a Panoptes export when one is configured, else from a table.
 FROM_EXPORT = PANOPTES["export"] is not None
+# The file the subjects are listed in, for messages.
+SUBJECTS_SOURCE = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
 INGEST_DIR = f"{RESULTS}/ingest"
 BATCHES = config["batches"]
 # The modules each job loads under `--sdm env-modules` (sites name their modules differently).
@@ -281,8 +283,9 @@ def subject_entry(wildcards):
     try:
         return all_subjects()[wildcards.subject]
     except KeyError:
-        source = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
-        raise ValueError(f"subject {wildcards.subject!r} is not in {source}") from None
+        raise ValueError(
+            f"subject {wildcards.subject!r} is not in {SUBJECTS_SOURCE}"
+        ) from None
 
 
 def subject_image(wildcards):
@@ -623,10 +626,9 @@ def paper_files(name):
     try:
         entry = subjects()[subject]
     except KeyError:
-        source = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
         raise ValueError(
             f"{config['paper']}, figure {name!r}: subject {subject!r} is not among the "
-            f"subjects of {source} that have an image"
+            f"subjects of {SUBJECTS_SOURCE} that have an image"
         ) from None
     if entry[layer] is None:
         raise ValueError(
@@ -659,12 +661,17 @@ def paper_figure_job(wildcards):
     }
 
 
+def paper_figure_files(name):
+    """One paper figure's files, one per format."""
+    return [
+        f"{PAPER_DIR}/{name}.{fmt}" for fmt in sorted(paper_figure(name)["formats"])
+    ]
+
+
 def paper_outputs(wildcards):
     """Every paper figure's files."""
     return [
-        f"{PAPER_DIR}/{name}.{fmt}"
-        for name, figure in sorted(paper_figures().items())
-        for fmt in figure["formats"]
+        path for name in sorted(paper_figures()) for path in paper_figure_files(name)
     ]
 
 
@@ -684,9 +691,7 @@ def paper_provenance_job(wildcards):
         figures[name] = {
             "parameters": figure,
             "inputs": sorted(paper_files(name).values()),
-            "outputs": [
-                f"{PAPER_DIR}/{name}.{fmt}" for fmt in sorted(figure["formats"])
-            ],
+            "outputs": paper_figure_files(name),
         }
     settings = {step: SETTINGS[step] for step in ("histogram", "zoom", "consensus")}
     return {"figures": figures, "sources": paper_sources(), "settings": settings}

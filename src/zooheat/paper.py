@@ -33,6 +33,8 @@ import numpy as np
 
 from zooheat.errors import ZooheatError
 from zooheat.limits import DEFAULT_LIMITS, Limits
+from zooheat.quicklook import rgb_over_white
+from zooheat.style import FIGURE_FORMATS, check_figure_arrays
 
 __all__ = [
     "COLUMN_WIDTH_IN",
@@ -51,7 +53,6 @@ __all__ = [
 #: 3.3-3.5 in). Two columns: about 7 in.
 COLUMN_WIDTH_IN = 3.35
 
-_PAPER_FORMATS = ("pdf", "png", "svg")
 # Keys of a figure's entry that are not how it looks.
 _NOT_STYLE = ("subject", "layer", "formats")
 
@@ -156,17 +157,6 @@ def level_colours(cmap: str, n: int) -> np.ndarray:
     return np.round(rgba[:, :3] * 255).astype(np.uint8)
 
 
-def _opaque_rgb(image: np.ndarray) -> np.ndarray:
-    """Return the image as opaque uint8 RGB: grey repeated, colour kept, alpha over white."""
-    image = np.asarray(image, dtype=np.float64)
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    elif image.shape[2] == 4:
-        alpha = image[:, :, 3:]
-        image = image[:, :, :3] * alpha + (1.0 - alpha)
-    return np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
-
-
 def paper_rgba(
     image: np.ndarray, zoomed: np.ndarray, levels: list[tuple[int, int]], colours: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -180,12 +170,8 @@ def paper_rgba(
     ValueError
         The arrays do not fit, or a count is not a whole number from 0 to the last step.
     """
+    check_figure_arrays(image, zoomed)
     zoomed = np.asarray(zoomed)
-    if zoomed.shape != np.shape(image)[:2]:
-        raise ValueError(
-            f"zoomed histogram shape {zoomed.shape} differs from the image's "
-            f"{np.shape(image)[:2]}: zoom the histogram with the same image and bin_size"
-        )
     if not np.issubdtype(zoomed.dtype, np.integer):
         raise ValueError(
             f"a paper figure shows counts (whole numbers), got {zoomed.dtype} values: "
@@ -196,7 +182,8 @@ def paper_rgba(
         raise ValueError(f"counts outside 0..{levels[-1][1]}")
     palette = np.vstack([np.full((1, 3), 255, np.uint8), colours])
     index = -(-zoomed.astype(np.int64) // width)  # 0 for no marks, else the step from 1
-    return _opaque_rgb(image), palette[index]
+    scan = np.round(np.clip(rgb_over_white(image), 0.0, 1.0) * 255).astype(np.uint8)
+    return scan, palette[index]
 
 
 @dataclass(frozen=True)
@@ -269,10 +256,10 @@ def paper_layout(image_shape: tuple[int, ...], peak: int, style: PaperStyle) -> 
     rows, cols = image_shape[:2]
     levels = count_levels(peak, style.max_steps)
     widest = max(len(_label(level)) for level in levels)
-    room, _ = _room(style, style.dpi, widest)
-    scale = max(math.ceil(room / (2 * cols)), 1)
     dpi = style.dpi
-    while (room := _room(style, dpi, widest)[0]) < 2 * scale * cols:
+    room, margins = _room(style, dpi, widest)
+    scale = max(math.ceil(room / (2 * cols)), 1)
+    while room < 2 * scale * cols:
         dpi += 1
         if style.width_in * dpi > MAX_FIGURE_WIDTH_PX:
             raise ZooheatError(
@@ -280,7 +267,7 @@ def paper_layout(image_shape: tuple[int, ...], peak: int, style: PaperStyle) -> 
                 f"pixel, needs a figure more than {MAX_FIGURE_WIDTH_PX:,} device pixels "
                 f"wide at {style.width_in} in: widen it (width_in) or crop the image"
             )
-    margins = _room(style, dpi, widest)[1]
+        room, margins = _room(style, dpi, widest)
     panel_w, panel_h = scale * cols, scale * rows
     left = margins["left"] + (room - 2 * panel_w) // 2  # centre what is left over
     top = margins["top"]
@@ -337,9 +324,9 @@ def paper_figure(
     from matplotlib.patches import Circle
     from matplotlib.ticker import MaxNLocator
 
-    if fmt not in _PAPER_FORMATS:
+    if fmt not in FIGURE_FORMATS:
         raise ZooheatError(
-            f"cannot save a paper figure as {fmt!r}; expected one of {_PAPER_FORMATS}"
+            f"cannot save a paper figure as {fmt!r}; expected one of {FIGURE_FORMATS}"
         )
     style = style or PaperStyle()
     zoomed = np.asarray(zoomed)

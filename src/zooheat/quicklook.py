@@ -18,7 +18,17 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["blend", "colormap_lut", "integer_ticks", "quicklook", "quicklook_png", "thumbnail"]
+from zooheat.style import check_figure_arrays
+
+__all__ = [
+    "blend",
+    "colormap_lut",
+    "integer_ticks",
+    "quicklook",
+    "quicklook_png",
+    "rgb_over_white",
+    "thumbnail",
+]
 
 _BAR_GAP, _BAR_WIDTH, _LABEL_WIDTH, _CAPTION = 8, 14, 44, 18
 
@@ -79,7 +89,8 @@ def _float_ticks(top: float, max_ticks: int = 7) -> list[float]:
     return [0.0, top]  # pragma: no cover
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
+def rgb_over_white(image: np.ndarray) -> np.ndarray:
+    """Return an image as float32 RGB in ``[0, 1]``: grey repeated, transparency over white."""
     values = np.asarray(image, dtype=np.float32)
     if values.ndim == 2:
         values = np.repeat(values[:, :, None], 3, axis=2)
@@ -97,12 +108,9 @@ def _blend(
     image: np.ndarray, zoomed: np.ndarray, cmap: str, alpha: float, zeros_transparent: bool
 ) -> tuple[np.ndarray, float, float, bool]:
     """Return the heat blended over the image, its peak, the colour top and whether counts."""
+    check_figure_arrays(image, zoomed)
     counts = np.asarray(zoomed)
-    base = _rgb(image)
-    if counts.shape != base.shape[:2]:
-        raise ValueError(
-            f"zoomed histogram shape {counts.shape} differs from the image's {base.shape[:2]}"
-        )
+    base = rgb_over_white(image)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be a number from 0 to 1, got {alpha!r}")
     lut = colormap_lut(cmap)

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 
 from zooheat.errors import ZooheatError
 from zooheat.fileio import atomic_write
-from zooheat.style import FIGURE_FORMATS, OverlayStyle, figure_format
+from zooheat.style import FIGURE_FORMATS, OverlayStyle, check_figure_arrays, figure_format
 
 __all__ = ["FIGURE_FORMATS", "OverlayStyle", "figure_format", "overlay_figure", "save_figure"]
 
@@ -31,18 +31,6 @@ _NO_STAMPS = {
     "pdf": {"Creator": None, "Producer": None, "CreationDate": None},
     "svg": {"Creator": None, "Date": None},
 }
-
-
-def _check_arrays(image: np.ndarray, zoomed: np.ndarray) -> None:
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
-        raise ValueError(
-            f"image must be (rows, cols) grey or (rows, cols, 3|4) colour, got {image.shape}"
-        )
-    if zoomed.shape != image.shape[:2]:
-        raise ValueError(
-            f"zoomed histogram shape {zoomed.shape} differs from the image's "
-            f"{image.shape[:2]}: zoom the histogram with the same image and bin_size"
-        )
 
 
 def overlay_figure(
@@ -87,7 +75,7 @@ def overlay_figure(
     style = style or OverlayStyle()
     image = np.asarray(image)
     zoomed = np.asarray(zoomed)
-    _check_arrays(image, zoomed)
+    check_figure_arrays(image, zoomed)
     rows, cols = zoomed.shape
     peak = float(zoomed.max()) if zoomed.size else 0.0
     counts = np.issubdtype(zoomed.dtype, np.integer)

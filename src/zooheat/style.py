@@ -6,9 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from zooheat.errors import ZooheatError
 
-__all__ = ["FIGURE_FORMATS", "OverlayStyle", "figure_format"]
+__all__ = ["FIGURE_FORMATS", "OverlayStyle", "check_figure_arrays", "figure_format"]
 
 #: Formats :func:`save_figure` writes, by file extension.
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -101,3 +103,24 @@ def figure_format(path: str | os.PathLike[str]) -> str:
             f"{path}: cannot save a figure as {fmt!r}; expected one of {', '.join(FIGURE_FORMATS)}"
         )
     return fmt
+
+
+def check_figure_arrays(image: np.ndarray, zoomed: np.ndarray) -> None:
+    """Check that an image and its zoomed histogram can be drawn together.
+
+    Raises
+    ------
+    ValueError
+        The image is not ``(rows, cols)`` grey or ``(rows, cols, 3|4)`` colour, or the
+        zoomed histogram is not on its grid.
+    """
+    image, zoomed = np.asarray(image), np.asarray(zoomed)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        raise ValueError(
+            f"image must be (rows, cols) grey or (rows, cols, 3|4) colour, got {image.shape}"
+        )
+    if zoomed.shape != image.shape[:2]:
+        raise ValueError(
+            f"zoomed histogram shape {zoomed.shape} differs from the image's "
+            f"{image.shape[:2]}: zoom the histogram with the same image and bin_size"
+        )
