@@ -144,8 +144,12 @@ def read_manifest(path, layers):
         with open(path, encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
                 subject = row["subject_id"]
+                image = row["image"]
                 subjects[subject] = {
-                    "image": os.path.join(PANOPTES["images"], row["image"]),
+                    # None: the export names no image (split_by_image looks for one named
+                    # by the subject id, e.g. 15000000.png)
+                    "image": os.path.join(PANOPTES["images"], image) if image else None,
+                    "image_problem": row.get("image_problem") or "",
                     "classifications": int(row["classifications"]),
                 } | {layer: marks_table(layer, subject) for layer in layers}
         _MANIFEST_CACHE.update(key=(path, stamp), subjects=subjects)
@@ -233,15 +237,37 @@ def split_by_image(table):
     others): one listing per image folder, once per subject table."""
     if _IMAGES_CHECKED.get("table") is not table:
         listings = {}
-        present, missing = {}, []
-        for subject, entry in table.items():
-            folder, name = os.path.split(entry["image"])
+
+        def listing(folder):
             if folder not in listings:
                 try:
                     listings[folder] = set(os.listdir(folder or "."))
                 except OSError:
                     listings[folder] = set()
-            if name in listings[folder]:
+            return listings[folder]
+
+        present, missing = {}, []
+        for subject, entry in table.items():
+            # the export names none: is there one named by the subject id?
+            if entry["image"] is None:
+                folder = PANOPTES["images"]
+                there = listing(folder)
+                name = next(
+                    (subject + e for e in IMAGE_SUFFIXES if subject + e in there), None
+                )
+                if name is None:
+                    missing.append(
+                        (
+                            subject,
+                            f"{entry['image_problem']}, and no {subject}.png (or "
+                            f"{'/'.join(IMAGE_SUFFIXES[1:])}) in {folder}",
+                        )
+                    )
+                else:
+                    present[subject] = entry | {"image": os.path.join(folder, name)}
+                continue
+            folder, name = os.path.split(entry["image"])
+            if name in listing(folder):
                 present[subject] = entry
             else:
                 missing.append((subject, entry["image"]))
@@ -257,6 +283,8 @@ def split_by_image(table):
 
 
 MISSING_IMAGES_LOG = "logs/missing_images.log"
+#: A subject whose export names no image may have one named by its id, with one of these.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".webp")
 
 
 def subjects():
@@ -289,7 +317,11 @@ def subject_entry(wildcards):
 
 
 def subject_image(wildcards):
-    return subject_entry(wildcards)["image"]
+    # the image as resolved (one named by the subject id, where the export names none)
+    entry = subjects().get(wildcards.subject) or subject_entry(wildcards)
+    if entry["image"] is None:
+        raise ValueError(f"subject {wildcards.subject!r}: {entry['image_problem']}")
+    return entry["image"]
 
 
 def subject_marks(wildcards):

@@ -20,3 +20,5 @@ with snakemake_job(snakemake.log[0]) as log:
         f"filtered, {summary.rows_rejected} rejected; {summary.subjects} subjects",
         file=log,
     )
+    for warning in summary.warnings:  # also in results/warnings.tsv, listed at the run's end
+        print(f"zooheat: warning: {warning}", file=log)

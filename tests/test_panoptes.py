@@ -22,6 +22,8 @@ from zooheat.panoptes import (
 from zooheat.synthetic_export import HEADER_2015, HEADER_MODERN
 
 LAYERS = (LayerSpec("blobs", "T3", 0), LayerSpec("rings", "T3", 1))
+#: a mark's x1, y1, x2, y2, spread, points and tool label, for a tool without them
+NO_LINE = (None,) * 7
 COLUMNS = export_columns(HEADER_MODERN, "export.csv")
 
 
@@ -41,8 +43,8 @@ def test_a_row_gives_its_classification_with_exact_values():
     assert (c.subject_info.image, c.subject_info.retired) == ("101.png", False)
     assert c.dimensions == (390.0, 384.0, 585.0, 576.0)
     assert c.marks == [
-        (0, "T3", 0, 0, 10.5, 20.25, 3.0, None, None, 0.0, None, None),
-        (1, "T3", 1, 0, 1.0, 2.0, 0.0, None, None, 0.0, None, None),
+        (0, "T3", 0, 0, 10.5, 20.25, 3.0, None, None, 0.0, None, None, *NO_LINE, "circle"),
+        (1, "T3", 1, 0, 1.0, 2.0, 0.0, None, None, 0.0, None, None, *NO_LINE, "circle"),
     ]
 
 
@@ -137,8 +139,10 @@ def test_subject_image_from_the_subject_export_when_subject_data_has_none():
     fields = row(7, subject_data=json.dumps({"101": {"retired": {"id": 1}}}))
     c = parse(fields, **{"101": "from-export.png"})
     assert c.subject_info.image == "from-export.png" and c.subject_info.retired is True
-    with pytest.raises(Rejected, match="no image file name for subject 101"):
-        parse(fields)
+    # without it, the classification is kept, and the subject says why it has no image
+    alone = parse(fields)
+    assert alone.subject_info.image == "" and alone.classification_id == "7"
+    assert alone.subject_info.why == "no image file name (its keys: 'retired')"
 
 
 def test_config_round_trips_through_the_workflow_layout():

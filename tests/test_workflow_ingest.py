@@ -2,11 +2,12 @@
 
 import csv
 import hashlib
+import json
 
 import pytest
 from PIL import Image
 
-from tests.conftest import jobs_run, snakemake
+from tests.conftest import digests, jobs_run, snakemake
 from zooheat.pipeline import STEPS
 from zooheat.synthetic import synthetic_subject
 from zooheat.synthetic_export import synthetic_export_rows
@@ -110,11 +111,15 @@ def test_export_rejects_are_counted_and_nothing_escapes(workflow_copy):
     path.write_text("".join(lines), encoding="utf-8")
     snakemake(wd)
     rejects = (wd / "results" / "ingest" / "rejects.csv").read_text()
-    assert "unsafe image file name '../../../escape.png'" in rejects
     assert ",6,,row,blank line" in rejects
+    # the unsafe name is never used; the row's marks are, and the subject keeps the image
+    # its other classifications name
     log = (wd / "logs" / "ingest" / "ingest.log").read_text()
-    assert "100 rows: 98 used, 0 filtered, 2 rejected" in log
+    assert "100 rows: 99 used, 0 filtered, 1 rejected" in log
     assert not (wd.parent / "escape.png").exists()
+    with open(wd / "results" / "ingest" / "subjects.tsv", newline="") as f:
+        images = {r["subject_id"]: r["image"] for r in csv.DictReader(f, delimiter="\t")}
+    assert images["15000000"] == "synthetic-0000.png"
 
 
 def test_a_wrong_input_path_stops_the_run_rather_than_keeping_old_results(workflow_copy):
@@ -180,3 +185,66 @@ def test_missing_images_are_listed_at_once_and_the_others_still_made(workflow_co
     snakemake(wd)
     assert len(list((wd / "results" / "figures" / "blobs").iterdir())) == 4
     assert (wd / "results" / "missing-images.tsv").read_text() == "subject\timage\n"
+
+
+LAYERS_BY_INDEX = (
+    "layers:\n  blobs:\n    task: T3\n    tool: 0\n  rings:\n    task: T3\n    tool: 1\n"
+)
+
+
+def test_layers_named_by_tool_label_give_the_examples_bytes(workflow_copy, example_run):
+    wd = workflow_copy
+    config = wd / "config" / "config.yaml"
+    text = config.read_text()
+    assert LAYERS_BY_INDEX in text
+    by_label = LAYERS_BY_INDEX.replace("tool: 0", "tool_label: Blob").replace(
+        "tool: 1", "tool_label: Ring"
+    )
+    config.write_text(text.replace(LAYERS_BY_INDEX, by_label))
+    snakemake(wd)
+    # every heat map, figure and table as with tool indices; only the ingest's record of
+    # its settings (and what derives from it) says how the layers were named
+    settings = ("ingest-summary.json", "provenance.json")
+    mine = {k: v for k, v in digests(wd).items() if not k.endswith(settings)}
+    theirs = {k: v for k, v in digests(example_run).items() if not k.endswith(settings)}
+    assert mine == theirs
+    summary = json.loads((wd / "results" / "ingest" / "ingest-summary.json").read_text())
+    assert summary["settings"]["layers"]["blobs"] == {"task": "T3", "tool_label": "Blob"}
+    assert summary["warnings"] == []
+    assert summary["tool_labels"]["T3"] == {
+        "0": {"Blob": summary["marks"]["blobs"]},
+        "1": {"Ring": summary["marks"]["rings"]},
+    }
+
+
+def test_a_subject_the_export_names_no_image_for_keeps_its_marks_and_is_listed(workflow_copy):
+    wd = workflow_copy
+    one_layer(wd)
+    path = wd / "example" / "classifications.csv"
+    text = path.read_text(encoding="utf-8")
+    # subject 15000002's images are named under a key the config does not list; subject
+    # 15000003's too, but a file named by its id is in the image folder
+    for n in (2, 3):
+        text = text.replace(f'""Filename"":""synthetic-000{n}.png""', '""IMG_COLOR"":""x.png""')
+    path.write_text(text, encoding="utf-8")
+    images = wd / "example" / "images"
+    (images / "synthetic-0003.png").rename(images / "15000003.png")
+    proc = snakemake(wd, check=False)
+    assert proc.returncode != 0  # missing_images: error
+    assert "1 subjects have no image" in proc.stderr
+    results = wd / "results"
+    for subject in ("15000002", "15000003"):  # marks kept for both
+        assert (results / "ingest" / "marks" / "blobs" / f"{subject}.csv").stat().st_size > 200
+    assert (results / "figures" / "blobs" / "15000003.png").is_file()
+    assert not (results / "figures" / "blobs" / "15000002.png").exists()
+    missing = (wd / "logs" / "missing_images.log").read_text().splitlines()
+    assert missing[0] == (
+        "subject 15000002: image not found: no image file name (its keys: 'retired', "
+        "'IMG_COLOR'), and no 15000002.png (or .jpg/.jpeg/.tif/.tiff/.gif/.webp) in "
+        "example/images"
+    )
+    assert "1 subjects without an image" in missing
+    log = (wd / "logs" / "ingest" / "ingest.log").read_text()
+    assert "zooheat: warning: 2 subjects have no image file name in the export" in log
+    warnings = (results / "warnings.tsv").read_text()
+    assert "export\t\t\t2 subjects have no image file name in the export" in warnings

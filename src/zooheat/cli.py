@@ -162,7 +162,15 @@ def _parser() -> argparse.ArgumentParser:
         "--layer",
         action="append",
         metavar="NAME=TASK:TOOL",
-        help="a layer, e.g. blobs=T3:0 (repeat for more; replaces the config's layers)",
+        help="a layer: its task and its tool's index or label, e.g. blobs=T3:0 or "
+        "clusters=T0:Cluster (repeat for more; replaces the config's layers)",
+    )
+    ingest.add_argument(
+        "--filename-key",
+        action="append",
+        metavar="KEY",
+        help="a subject_data key that holds the image file name, e.g. IMG_COLOR (repeat for "
+        "more, tried in order; replaces the config's filename_keys)",
     )
     ingest.add_argument(
         "--duplicates",
@@ -307,10 +315,10 @@ def _ingest(args: argparse.Namespace) -> None:
         settings = dict(loaded.get("panoptes") or {})
     if args.layer:
         specs = [LayerSpec.parse(text) for text in args.layer]
-        layers = {s.name: {"task": s.task, "tool": s.tool} for s in specs}
-    for key in ("workflow_id", "workflow_version", "duplicates", "gold_standard"):
+        layers = {s.name: s.to_dict() for s in specs}
+    for key in ("workflow_id", "workflow_version", "duplicates", "gold_standard", "filename_key"):
         if getattr(args, key) is not None:
-            settings[key] = getattr(args, key)
+            settings["filename_keys" if key == "filename_key" else key] = getattr(args, key)
     if not layers:
         raise ZooheatError("no layers: give --layer NAME=TASK:TOOL or --config with 'layers'")
     subject_export = args.subjects or settings.get("subject_export")

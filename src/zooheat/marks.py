@@ -114,6 +114,11 @@ COLUMN_TYPES = {
     "angle": "float64",
     "width": "float64",
     "height": "float64",
+    "x1": "float64",
+    "y1": "float64",
+    "x2": "float64",
+    "y2": "float64",
+    "spread": "float64",
 }
 
 

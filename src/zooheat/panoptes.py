@@ -11,18 +11,16 @@ Export layouts (told apart by the header):
 - 2015: no ``classification_id``, ``user_id`` or ``subject_ids``; the subject id is the only
   key of ``subject_data``.
 
-Marks (one drawing task's ``value`` is a list of them):
+Marks (one drawing task's ``value`` is a list of them): every drawing tool of both front ends
+is read by :func:`zooheat.drawing.mark_geometry`, which says each one's shape, the centre a
+heat map counts and the shape's own fields. Sub-task answers of the newer front end are
+separate annotations carrying a ``markIndex`` (not marks).
 
-- Panoptes-Front-End ("v1"): ``tool`` index; circle ``x, y, r, angle``; point ``x, y``; ellipse
-  ``x, y, rx, ry, angle``; rectangle ``x, y`` (top-left corner), ``width, height``.
-- the newer front end ("v2", ``metadata.classifier_version`` "2.0"): ``toolIndex``,
-  ``toolType``; circles, ellipses and rectangles give their centre as ``x_center, y_center``;
-  sub-task answers are separate annotations carrying a ``markIndex`` (not marks).
-
-Every mark becomes one row with its *centre* in ``x, y`` (for a v1 rectangle, the corner plus
-half the size), in the pixels of the subject image as uploaded: x is the column, y the row,
-origin top-left. The shape's own fields are kept (``r``; ``rx, ry, angle``; ``width,
-height``).
+Every mark of a configured layer becomes one row of its subject's mark table
+(:data:`MARK_COLUMNS`), with its *centre* in ``x, y``, in the pixels of the subject image as
+uploaded: x is the column, y the row, origin top-left. A mark of a tool in no layer is not
+looked at; a layer's mark with no point centre (a column, a full-width line, a tool not
+known) is counted as unplaced, never a reason to reject its classification.
 """
 
 from __future__ import annotations
@@ -37,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
+from zooheat.drawing import SHAPE_FIELDS, BadMark, mark_geometry
 from zooheat.errors import ZooheatError
 from zooheat.limits import open_input
 
@@ -74,17 +73,30 @@ MARK_COLUMNS = (
     "workflow_version",
     "task",
     "tool",
+    "tool_label",
+    "shape",
     "frame",
     "x",
     "y",
-    "r",
-    "rx",
-    "ry",
-    "angle",
-    "width",
-    "height",
+    *SHAPE_FIELDS,
 )
-FILENAME_KEYS = ("filename", "Filename", "#filename", "#Filename", "file_name", "image", "Image")
+#: ``subject_data`` keys tried in order for a subject's image file name, by default: the
+#: names projects use (a key holding a name that is not a file in the image folder is found
+#: by the workflow, which lists the subjects whose image is missing).
+FILENAME_KEYS = (
+    "filename",
+    "Filename",
+    "#filename",
+    "#Filename",
+    "file_name",
+    "image",
+    "Image",
+    "image_name",
+    "#image_name",
+    "image_name_1",
+    "name",
+    "Name",
+)
 # Patterns are plain syntax shared by Python's re and pyarrow's RE2 (the fast route), and
 # match a whole cell: ASCII digits only, since ids and versions become file names and numbers.
 #: A whole number (ids).
@@ -124,6 +136,7 @@ COLUMN_RULES = {
     "created_at": ColumnRule(TIMESTAMP_PATTERN, "not a date and time: {value}"),
     "subject_ids": ColumnRule(WHOLE_NUMBER_PATTERN, "subject id is not a whole number: {value}"),
 }
+_SCIENTIFIC = re.compile(r"[0-9]+(\.[0-9]+)?[eE]\+?[0-9]+")
 _COLUMN_MATCH = {name: re.compile(rule.pattern).fullmatch for name, rule in COLUMN_RULES.items()}
 
 
@@ -132,6 +145,11 @@ def _checked(column: str, cell: str, *, field: str | None = None) -> str:
     value = cell.strip()
     if _COLUMN_MATCH[column](value) is None:
         message = COLUMN_RULES[column].message.format(value=f"{value!r:.40}")
+        if _SCIENTIFIC.fullmatch(value):
+            message += (
+                " (a round number in scientific notation, as R writes them: re-save the export "
+                "with options(scipen = 100))"
+            )
         raise Rejected(field or column, message)
     return value
 
@@ -144,35 +162,68 @@ class ExportHeaderError(ZooheatError):
 class LayerSpec:
     """One heat-map layer: the marks of one tool of one drawing task.
 
+    The tool is named by its index in the task or by its label (what volunteers saw on its
+    button, which each mark of Panoptes-Front-End carries as ``tool_label``): a label keeps
+    meaning the same tool when a project's edits move tools to other indices.
+
     Attributes
     ----------
     name : str
         Layer name (folder under ``marks/``).
     task : str
         Drawing task id in the workflow, e.g. ``"T3"``.
-    tool : int
-        Index of the tool within that task (0 is the first).
+    tool : int or None
+        Index of the tool within that task (0 is the first); None when ``tool_label`` names it.
+    tool_label : str or None
+        The tool's label, e.g. ``"Cluster"``; None when ``tool`` names it.
     """
 
     name: str
     task: str
-    tool: int
+    tool: int | None = None
+    tool_label: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.tool is None) == (self.tool_label is None):
+            raise ZooheatError(
+                f"layer {self.name!r}: name its tool by index (tool) or by label (tool_label), "
+                "one of the two"
+            )
+        if self.tool_label is not None and not self.tool_label.strip():
+            raise ZooheatError(f"layer {self.name!r}: tool_label is empty")
+
+    @property
+    def tool_text(self) -> str:
+        """How messages name the layer's tool: ``tool 0`` or ``tool label 'Cluster'``."""
+        return f"tool {self.tool}" if self.tool is not None else f"tool label {self.tool_label!r}"
 
     @classmethod
     def parse(cls, text: str) -> LayerSpec:
-        """Parse ``NAME=TASK:TOOL``, e.g. ``blobs=T3:0``.
+        """Parse ``NAME=TASK:TOOL``: TOOL a tool's index, or else its label.
 
         Examples
         --------
         >>> LayerSpec.parse("blobs=T3:0")
-        LayerSpec(name='blobs', task='T3', tool=0)
+        LayerSpec(name='blobs', task='T3', tool=0, tool_label=None)
+        >>> LayerSpec.parse("clusters=T0:Background Galaxy").tool_label
+        'Background Galaxy'
         """
-        match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)=([^:=\s]+):(\d+)", text.strip())
-        if not match:
+        match = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*)=([^:=\s]+):(.+)", text.strip())
+        if not match or not match[3].strip():
             raise ZooheatError(
-                f"layer {text!r}: expected NAME=TASK:TOOL, e.g. blobs=T3:0 (tool 0 of task T3)"
+                f"layer {text!r}: expected NAME=TASK:TOOL, e.g. blobs=T3:0 (tool 0 of task T3) "
+                "or clusters=T0:Cluster (the tool labelled Cluster)"
             )
-        return cls(match[1], match[2], int(match[3]))
+        tool = match[3].strip()
+        if tool.isdigit() and tool.isascii():
+            return cls(match[1], match[2], int(tool))
+        return cls(match[1], match[2], tool_label=tool)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the layer as the config spells it: ``{task, tool}`` or ``{task, tool_label}``."""
+        if self.tool is not None:
+            return {"task": self.task, "tool": self.tool}
+        return {"task": self.task, "tool_label": self.tool_label}
 
 
 @dataclass(frozen=True)
@@ -236,7 +287,7 @@ class IngestConfig:
         True
         """
         return {
-            "layers": {s.name: {"task": s.task, "tool": s.tool} for s in self.layers},
+            "layers": {s.name: s.to_dict() for s in self.layers},
             "workflow_id": self.workflow_id,
             "workflow_version": self.workflow_version,
             "duplicates": self.duplicates,
@@ -333,12 +384,16 @@ def ingest_config(layers: Mapping[str, Any], settings: Mapping[str, Any]) -> Ing
     --------
     >>> c = ingest_config({"blobs": {"task": "T3", "tool": 0}}, {"workflow_id": 7})
     >>> c.layers, c.workflow_id, c.duplicates
-    ((LayerSpec(name='blobs', task='T3', tool=0),), 7, 'first')
+    ((LayerSpec(name='blobs', task='T3', tool=0, tool_label=None),), 7, 'first')
+    >>> ingest_config({"c": {"task": "T0", "tool_label": "Cluster"}}, {}).layers[0].tool_label
+    'Cluster'
     """
     version = settings.get("workflow_version")
     return IngestConfig(
         layers=tuple(
-            LayerSpec(name, str(spec.get("task", "T0")), int(spec.get("tool", 0)))
+            LayerSpec(name, str(spec.get("task", "T0")), tool_label=str(spec["tool_label"]))
+            if spec.get("tool_label") is not None
+            else LayerSpec(name, str(spec.get("task", "T0")), int(spec.get("tool", 0)))
             for name, spec in layers.items()
         ),
         workflow_id=settings.get("workflow_id"),
@@ -433,10 +488,16 @@ class Filtered(Exception):
 
 @dataclass(frozen=True)
 class SubjectInfo:
-    """What a row says about its subject: image file name and whether it is retired."""
+    """What a row says about its subject: image file name and whether it is retired.
+
+    ``image`` is empty when neither ``subject_data`` (under any of the configured keys) nor the
+    subject export names a usable image file; ``why`` then says so, listing the keys
+    ``subject_data`` does have, so that the user can tell which one holds it.
+    """
 
     image: str
     retired: bool
+    why: str = ""
 
 
 @dataclass(slots=True)
@@ -444,7 +505,9 @@ class Classification:
     """One usable classification of one subject, with the marks of the configured layers.
 
     ``marks`` holds one tuple per mark: ``(layer index, task, tool, frame, x, y, r, rx, ry,
-    angle, width, height)`` with None for fields the tool has not.
+    angle, width, height, x1, y1, x2, y2, spread, points, tool label, shape)`` with None for
+    fields the tool has not (see :mod:`zooheat.drawing`).
+    ``notes`` says what the annotations held besides the marks (:class:`MarkNotes`).
     ``dimensions`` is ``(natural width, natural height, client width, client height)`` of the
     image as the volunteer saw it, when the metadata says.
     """
@@ -459,6 +522,7 @@ class Classification:
     subject_info: SubjectInfo
     marks: list[tuple]
     dimensions: tuple[float, float, float, float] | None = None
+    notes: MarkNotes | None = None
 
 
 def safe_image_name(name: object) -> str:
@@ -494,85 +558,21 @@ def safe_image_name(name: object) -> str:
     return name
 
 
-_NUMERIC_KEYS = frozenset(
-    ("x", "y", "x_center", "y_center", "r", "radius", "rx", "ry", "angle", "width", "height")
-)
 _LARGEST = sys.float_info.max
-_NON_NEGATIVE = ("r", "radius", "rx", "ry", "width", "height")
 
 
-def _bad_number(key: str, value: object, where: str) -> float:
-    # The slow path: numbers written as text, and everything that is not a finite number.
-    number = None
-    if type(value) is str:
-        try:
-            number = float(value)
-        except ValueError:
-            pass
-    elif type(value) in (int, float):
-        number = float(value)  # type: ignore[arg-type]
-    if number is None:
-        raise Rejected("annotations", f"{where} {key} is not a number: {value!r:.40}")
-    if number - number != 0:
-        raise Rejected("annotations", f"{where} {key} is not a finite number: {value!r:.40}")
-    return number
-
-
-def _mark_row(mark: dict[str, Any], layer: int, spec: LayerSpec, task: str, n: int) -> tuple:
+def _mark_row(
+    mark: dict[str, Any], layer: int, task: str, tool: int, label: str | None, where: str
+) -> tuple | None:
+    """Return a layer's mark as a mark-table tuple (:class:`Classification`); x None: unplaced."""
     frame = mark.get("frame", 0)
     if type(frame) is not int or frame < 0:
-        raise Rejected(
-            "annotations",
-            f"task {task} mark {n} frame is not a whole number >= 0: {frame!r:.40}",
-        )
-    numbers: dict[str, float] = {}
-    negative = False
-    for key, value in mark.items():
-        if key in _NUMERIC_KEYS and value is not None:
-            kind = type(value)
-            if (kind is float or kind is int) and value - value == 0:
-                numbers[key] = float(value)
-                negative = negative or value < 0
-            else:
-                numbers[key] = _bad_number(key, value, f"task {task} mark {n}")
-                negative = True  # look again below
-    if negative:
-        for key in _NON_NEGATIVE:
-            if numbers.get(key, 0.0) < 0:
-                raise Rejected(
-                    "annotations",
-                    f"task {task} mark {n} {key} must be >= 0, found {mark[key]!r:.40}",
-                )
-    get = numbers.get
-    width = get("width")
-    height = get("height")
-    if "x_center" in numbers or "y_center" in numbers:
-        x = get("x_center")
-        y = get("y_center")
-    else:
-        x = get("x")
-        y = get("y")
-        if x is not None and y is not None and width is not None and height is not None:
-            x, y = x + width / 2, y + height / 2  # v1 rectangles give their top-left corner
-    if x is None or y is None:
-        raise Rejected(
-            "annotations", f"task {task} mark {n} has no x/y (or x_center/y_center) position"
-        )
-    r = get("r")
-    return (
-        layer,
-        spec.task,
-        spec.tool,
-        frame,
-        x,
-        y,
-        get("radius") if r is None else r,
-        get("rx"),
-        get("ry"),
-        get("angle"),
-        width,
-        height,
-    )
+        raise Rejected("annotations", f"{where} frame is not a whole number >= 0: {frame!r:.40}")
+    try:
+        shape, x, y, *fields = mark_geometry(mark, where)
+    except BadMark as exc:
+        raise Rejected("annotations", str(exc)) from None
+    return (layer, task, tool, frame, x, y, *fields, label, shape)
 
 
 def _is_combo(value: object) -> bool:
@@ -604,33 +604,75 @@ def _flatten(annotations: list) -> list[dict[str, Any]]:
 
 _by_task_memo: list = [None, None]  # the last layers seen and their index (one config a run)
 
+#: A configured task's layers: by tool index and by tool label.
+_TaskLayers = tuple[dict[int, list[int]], dict[str, list[int]]]
 
-def _layers_by_task(layers: Sequence[LayerSpec]) -> dict[str, dict[int, list]]:
+
+def _layers_by_task(layers: Sequence[LayerSpec]) -> dict[str, _TaskLayers]:
     if _by_task_memo[0] is layers:
         return _by_task_memo[1]
-    by_task: dict[str, dict[int, list]] = {}
+    by_task: dict[str, _TaskLayers] = {}
     for i, spec in enumerate(layers):
-        by_task.setdefault(spec.task, {}).setdefault(spec.tool, []).append((i, spec))
+        by_index, by_label = by_task.setdefault(spec.task, ({}, {}))
+        if spec.tool_label is not None:
+            by_label.setdefault(spec.tool_label, []).append(i)
+        else:
+            by_index.setdefault(spec.tool, []).append(i)  # type: ignore[arg-type]
     _by_task_memo[:] = [layers, by_task]
     return by_task
 
 
-def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> list[tuple]:
+def _answers(value: object) -> bool:
+    """Whether a task's value is a question's or a survey's answer rather than marks."""
+    if type(value) is not list:
+        return True  # a single answer, a text, a number
+    return bool(value) and all(
+        type(v) is not dict or ("choice" in v and "tool" not in v and "toolIndex" not in v)
+        for v in value
+    )
+
+
+class MarkNotes(NamedTuple):
+    """What a row's annotations said besides its marks (counted, never a reason to reject).
+
+    ``labels`` holds ``(task, tool index, tool label)`` of every mark in a configured task
+    that carries a label; ``unplaced`` holds ``(layer index, shape)`` of every layer's mark
+    with no point centre; ``answers`` the configured tasks whose value held answers, not marks.
+    """
+
+    labels: list[tuple[str, int, str]]
+    unplaced: list[tuple[int, str]]
+    answers: list[str]
+
+
+def marks_of_annotations(
+    annotations: object, layers: Sequence[LayerSpec], notes: MarkNotes | None = None
+) -> list[tuple]:
     """Extract the configured layers' marks from a row's parsed ``annotations``.
+
+    Parameters
+    ----------
+    annotations : object
+        The row's parsed ``annotations``.
+    layers : sequence of LayerSpec
+        The configured layers.
+    notes : MarkNotes, optional
+        Where to add what was seen besides the marks: tool labels, unplaced marks, tasks
+        that hold answers.
 
     Raises
     ------
     Rejected
-        The annotations are not a list of objects, a configured drawing task's value is not
-        a list of marks, or a mark's tool, frame or numbers are unusable.
+        The annotations are not a list of objects, a configured task's value mixes marks with
+        other things, or a mark's tool, frame or numbers are unusable.
 
     Examples
     --------
     >>> layers = [LayerSpec("blobs", "T3", 0)]
     >>> ann = [{"task": "T3", "value": [{"x": 10, "y": 20, "r": 3, "tool": 0, "frame": 0},
     ...                                 {"x": 1, "y": 2, "tool": 1}]}]
-    >>> marks_of_annotations(ann, layers)
-    [(0, 'T3', 0, 0, 10.0, 20.0, 3.0, None, None, None, None, None)]
+    >>> marks_of_annotations(ann, layers)[0][:7]
+    (0, 'T3', 0, 0, 10.0, 20.0, 3.0)
     """
     if type(annotations) is not list:
         raise Rejected("annotations", f"expected a list of annotations, found {annotations!r:.60}")
@@ -643,11 +685,11 @@ def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> li
         value = annotation.get("value")
         if value is None:
             continue
-        if type(value) is not list:
-            raise Rejected(
-                "annotations", f"task {task} value is not a list of marks: {value!r:.60}"
-            )
-        tools = by_task[task]
+        if _answers(value):
+            if notes is not None:
+                notes.answers.append(task)
+            continue
+        by_index, by_label = by_task[task]
         for n, mark in enumerate(value):
             if type(mark) is not dict:
                 raise Rejected(
@@ -659,8 +701,23 @@ def marks_of_annotations(annotations: object, layers: Sequence[LayerSpec]) -> li
                     "annotations",
                     f"task {task} mark {n} has no whole-number tool index: {tool!r:.40}",
                 )
-            for layer, spec in tools.get(tool, ()):
-                rows.append(_mark_row(mark, layer, spec, task, n))
+            label = mark.get("tool_label")
+            if type(label) is not str:
+                label = None
+            elif notes is not None:
+                notes.labels.append((task, tool, label))
+            targets = by_index.get(tool)
+            if by_label and label is not None and label in by_label:
+                targets = [*(targets or ()), *by_label[label]]
+            if not targets:
+                continue
+            where = f"task {task} mark {n}"
+            for layer in targets:
+                row = _mark_row(mark, layer, task, tool, label, where)
+                if row[4] is not None and row[5] is not None:
+                    rows.append(row)
+                elif notes is not None:
+                    notes.unplaced.append((layer, row[-1]))
     return rows
 
 
@@ -749,27 +806,32 @@ class SubjectDataCache:
                     "subject_ids",
                     f"classifications of several subjects at once are not supported: {subject!r}",
                 )
+            subject = _checked("subject_ids", subject)
             if subject not in data:
                 raise Rejected(
                     "subject_data",
                     f"has no entry for subject {subject} (keys {list(data)[:3]})",
                 )
-            subject = _checked("subject_ids", subject)
         entry = data[subject]
         if entry is None:
             entry = {}
         if not isinstance(entry, dict):
             raise Rejected("subject_data", f"subject {subject} entry is not an object")
-        name = next((entry[k] for k in self.filename_keys if entry.get(k) not in (None, "")), None)
+        name = next(
+            (entry[k] for k in self.filename_keys if entry.get(k) not in (None, "", NOT_AVAILABLE)),
+            None,
+        )
         if name is None:
             name = self.images.get(subject)
+        retired = bool(entry.get("retired"))
+        # The marks are good whatever the image: the workflow lists a subject without one.
         if name is None:
-            raise Rejected(
-                "subject_data",
-                f"no image file name for subject {subject}: none of the keys "
-                f"{list(self.filename_keys)} and not in the subject export",
-            )
-        return subject, SubjectInfo(safe_image_name(name), bool(entry.get("retired")))
+            keys = ", ".join(repr(str(k)[:40]) for k in list(entry)[:12]) or "none"
+            return subject, SubjectInfo("", retired, f"no image file name (its keys: {keys})")
+        try:
+            return subject, SubjectInfo(safe_image_name(name), retired)
+        except Rejected as exc:
+            return subject, SubjectInfo("", retired, exc.reason)
 
 
 def _user(cells: RowCells) -> tuple[str, str]:
@@ -846,7 +908,8 @@ def classify(
         annotations = _json(cells.annotations, "annotations")
     else:
         annotations = loads(cells.annotations)
-    marks = marks_of_annotations(annotations, config.layers)
+    notes = MarkNotes([], [], [])
+    marks = marks_of_annotations(annotations, config.layers, notes)
     return Classification(
         subject=subject,
         user=user,
@@ -858,6 +921,7 @@ def classify(
         subject_info=info,
         marks=marks,
         dimensions=dimensions,
+        notes=notes,
     )
 
 

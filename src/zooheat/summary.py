@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from zooheat.consensus import read_consensus
@@ -330,8 +332,30 @@ def write_warnings(
 
     coordinates = None if manifest is None else read_coordinates(manifest)
     found = run_warnings(rows, layers, coordinates)
+    if manifest is not None:
+        found = ingest_warning_rows(Path(manifest).with_name("ingest-summary.json")) + found
     write_if_changed(out, warnings_text(found).encode())
     return len(found)
+
+
+def ingest_warning_rows(path: PathLike) -> list[tuple[str, str, str, str]]:
+    """Return the ingest's own warnings (``ingest-summary.json``) as rows of ``warnings.tsv``.
+
+    Layers whose task draws nothing, whose label no mark carries, marks that could not be
+    placed, subjects without an image name; not the coordinate checks, which
+    :func:`run_warnings` lists per subject. None when the file is missing.
+    """
+    from zooheat.ingest.run import COORDINATE_WARNINGS
+
+    try:
+        recorded = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [
+        ("export", "", "", " ".join(str(w).split()))  # one line, no tabs: a TSV cell
+        for w in recorded.get("warnings") or ()
+        if not str(w).startswith(COORDINATE_WARNINGS)
+    ]
 
 
 def warnings_digest(path: PathLike, shown: int = 5) -> str:

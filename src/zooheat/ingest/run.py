@@ -21,7 +21,7 @@ from zooheat.ingest import spool as spooled
 from zooheat.ingest.owned import claim_folder, record_layers, remove_stale_tables
 from zooheat.ingest.parallel import scan_export
 from zooheat.ingest.progress import Progress
-from zooheat.ingest.scan import ScanPlan
+from zooheat.ingest.scan import ScanPlan, ScanTotals
 from zooheat.ingest.tables import (
     BucketJob,
     build_bucket,
@@ -29,7 +29,13 @@ from zooheat.ingest.tables import (
     rejects_text,
 )
 from zooheat.limits import open_input
-from zooheat.panoptes import IngestConfig, export_columns, ingest_config, read_subject_export
+from zooheat.panoptes import (
+    IngestConfig,
+    LayerSpec,
+    export_columns,
+    ingest_config,
+    read_subject_export,
+)
 
 __all__ = ["IngestSummary", "ingest_export", "restore_marks"]
 
@@ -62,6 +68,15 @@ class IngestSummary:
     files_removed: int = 0
     subjects_display_coordinates: list[str] = field(default_factory=list)
     subjects_marks_outside: list[str] = field(default_factory=list)
+    #: subjects whose image the export does not name (subjects.tsv, column image_problem)
+    subjects_without_image: list[str] = field(default_factory=list)
+    #: layers' marks with no point centre (a column, a full-width line, a tool not known),
+    #: by layer and shape: counted, not placed
+    marks_unplaced: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: classifications whose configured task held answers (a question, a survey), not marks
+    tasks_with_answers: dict[str, int] = field(default_factory=dict)
+    #: marks of the configured tasks by task, tool index and tool label
+    tool_labels: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     subject_export_rejects: int = 0
     #: what the user should look at (:func:`ingest_warnings`), also printed by the CLI
     warnings: list[str] = field(default_factory=list)
@@ -207,6 +222,10 @@ def ingest_export(
         files_unchanged=sum(b.unchanged for b in built),
         subjects_display_coordinates=[r.subject for r in manifest if r.coordinates == "display?"],
         subjects_marks_outside=[r.subject for r in manifest if r.coordinates == "outside"],
+        subjects_without_image=[r.subject for r in manifest if not r.image],
+        marks_unplaced=_unplaced(totals, layers),
+        tasks_with_answers=dict(sorted(sum((t.answers for t in totals), Counter()).items())),
+        tool_labels=_tool_labels(totals),
         subject_export_rejects=len(subject_rejects),
         subject_export=None if subject_export is None else str(subject_export),
         settings=config.to_dict(),
@@ -230,26 +249,102 @@ def ingest_export(
     return summary
 
 
+def _unplaced(totals: Sequence[ScanTotals], layers: Sequence[str]) -> dict[str, dict[str, int]]:
+    counts = sum((t.unplaced for t in totals), Counter())
+    out: dict[str, dict[str, int]] = {}
+    for (layer, shape), n in sorted(counts.items()):
+        out.setdefault(layers[layer], {})[shape] = n
+    return out
+
+
+def _tool_labels(totals: Sequence[ScanTotals]) -> dict[str, dict[str, dict[str, int]]]:
+    counts = sum((t.labels for t in totals), Counter())
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (task, tool, label), n in sorted(counts.items()):
+        out.setdefault(task, {}).setdefault(str(tool), {})[label] = n
+    return out
+
+
+def _listed(items: Sequence[str], most: int = 3) -> str:
+    return ", ".join(items[:most]) + (", ..." if len(items) > most else "")
+
+
+def _layer_warnings(summary: IngestSummary, spec: LayerSpec) -> list[str]:
+    """List what the user should know about one layer.
+
+    No marks, a label not seen, a tool whose label changed between workflow versions, a task
+    that holds answers.
+    """
+    found = []
+    layer = f"layer {spec.name!r} (task {spec.task}, {spec.tool_text})"
+    seen = summary.tool_labels.get(spec.task, {})
+    if spec.task in summary.tasks_with_answers:
+        found.append(
+            f"{layer}: task {spec.task} holds answers, not marks, in "
+            f"{summary.tasks_with_answers[spec.task]} classifications (a question or survey "
+            "task draws nothing); name a drawing task"
+            + (f" (tasks with marks: {_listed(sorted(summary.tool_labels), 6)})" if seen else "")
+        )
+    if spec.tool_label is not None:
+        labels = sorted({label for by_label in seen.values() for label in by_label})
+        if spec.tool_label not in labels:
+            found.append(
+                f"{layer}: no mark carries that label; labels seen in task {spec.task}: "
+                + (", ".join(f"{x!r:.40}" for x in labels[:10]) if labels else "none")
+            )
+    elif spec.tool is not None and len(seen.get(str(spec.tool), {})) > 1:
+        labels = seen[str(spec.tool)]
+        found.append(
+            f"{layer}: this tool index carries several labels ("
+            + ", ".join(f"{label!r:.40}: {n} marks" for label, n in labels.items())
+            + "), as when a workflow's tools were edited; name the layer by tool_label, or "
+            "keep one workflow_version"
+        )
+    if summary.rows_used and not summary.marks.get(spec.name) and not found:
+        found.append(
+            f"{layer}: no mark in the {summary.rows_used} classifications used; check its "
+            "task and tool"
+        )
+    return found
+
+
+#: How the warnings about subjects' coordinates begin (each subject is also a row of the
+#: workflow's warnings.tsv, so the workflow leaves these out of its list of the ingest's).
+COORDINATE_WARNINGS = ("marks that look like display pixels", "marks beyond the image")
+
+
 def ingest_warnings(summary: IngestSummary, config: IngestConfig) -> list[str]:
     """List what an ingest found that the user should look at, a line each.
 
-    A layer that no mark matched (its task or tool is probably wrong), subjects whose marks
-    look like display pixels, subjects with marks beyond their image.
+    For each layer: no mark matched (its task or tool is probably wrong), its tool label was
+    never seen, its tool index carried several labels, its task holds answers. Then marks
+    that could not be placed, subjects without an image name, subjects whose marks look like
+    display pixels, subjects with marks beyond their image.
     """
     found = []
-    if summary.rows_used:
-        for spec in config.layers:
-            if not summary.marks.get(spec.name):
-                found.append(
-                    f"layer {spec.name!r} (task {spec.task}, tool {spec.tool}): no mark in "
-                    f"the {summary.rows_used} classifications used; check its task and tool"
-                )
-    for subjects, what in (
-        (summary.subjects_display_coordinates, "marks that look like display pixels"),
-        (summary.subjects_marks_outside, "marks beyond the image"),
+    for spec in config.layers:
+        found += _layer_warnings(summary, spec)
+    for layer, shapes in summary.marks_unplaced.items():
+        found.append(
+            f"layer {layer!r}: {sum(shapes.values())} marks have no point to count ("
+            + ", ".join(f"{shape}: {n}" for shape, n in shapes.items())
+            + "); they are counted in ingest-summary.json (marks_unplaced), not in the heat map"
+        )
+    if summary.subjects_without_image:
+        missing = summary.subjects_without_image
+        found.append(
+            f"{len(missing)} subjects have no image file name in the export (subjects.tsv, "
+            f"column image_problem): {_listed(missing)}; their marks are kept. Name the "
+            "subject_data key holding it (panoptes.filename_keys, or --filename-key), or give "
+            "a subject export"
+        )
+    for subjects, what in zip(
+        (summary.subjects_display_coordinates, summary.subjects_marks_outside),
+        COORDINATE_WARNINGS,
+        strict=True,
     ):
         if subjects:
-            first = ", ".join(subjects[:3]) + (", ..." if len(subjects) > 3 else "")
+            first = _listed(subjects)
             plural = "s" if len(subjects) > 1 else ""
             found.append(
                 f"{what} in {len(subjects)} subject{plural} (subjects.tsv, column "

@@ -29,6 +29,7 @@ from zooheat.panoptes import (
     ExportColumns,
     Filtered,
     IngestConfig,
+    MarkNotes,
     Rejected,
     SubjectDataCache,
     classify,
@@ -73,6 +74,10 @@ class ScanPlan:
     spool: Path
 
 
+#: Distinct (task, tool, label) counted at most: the most common are kept.
+LABELS_KEPT = 1000
+
+
 @dataclass
 class ScanTotals:
     """Counts of one worker's scan."""
@@ -81,6 +86,25 @@ class ScanTotals:
     fast: int = 0
     filtered: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
+    #: marks of configured tasks by (task, tool index, tool label), in the rows kept
+    labels: Counter[tuple[str, int, str]] = field(default_factory=Counter)
+    #: layers' marks with no point centre by (layer index, shape), in the rows kept
+    unplaced: Counter[tuple[int, str]] = field(default_factory=Counter)
+    #: rows kept whose configured task held answers, not marks, by task
+    answers: Counter[str] = field(default_factory=Counter)
+
+    def note(self, notes: MarkNotes | None) -> None:
+        """Count what a kept row's annotations held besides its marks."""
+        if notes is not None:
+            labels, unplaced, answers = notes
+            if labels:
+                self.labels.update(labels)
+                if len(self.labels) > LABELS_KEPT:  # a sane project has a handful
+                    self.labels = Counter(dict(self.labels.most_common(LABELS_KEPT)))
+            if unplaced:
+                self.unplaced.update(unplaced)
+            if answers:
+                self.answers.update(set(answers))
 
 
 def _quote(text: str) -> str:
@@ -93,13 +117,19 @@ def _quote(text: str) -> str:
 def _mark_row(head: str, mark: tuple) -> str:
     """One mark table row: the classification's columns, then the mark's (see MARK_COLUMNS)."""
     # Inline conditionals, not a helper per field: this runs for every mark of the export.
-    _, task, tool, frame, x, y, r, rx, ry, angle, width, height = mark
-    return (
-        f"{head}{_quote(task)},{tool},{frame},{x!r},{y!r},"
+    _, task, tool, frame, x, y, r, rx, ry, angle, width, height, *rare, label, shape = mark
+    line = (
+        f"{head}{_quote(task)},{tool},{'' if label is None else _quote(label)},{shape},"
+        f"{frame},{x!r},{y!r},"
         f"{'' if r is None else repr(r)},{'' if rx is None else repr(rx)},"
         f"{'' if ry is None else repr(ry)},{'' if angle is None else repr(angle)},"
-        f"{'' if width is None else repr(width)},{'' if height is None else repr(height)}\n"
+        f"{'' if width is None else repr(width)},{'' if height is None else repr(height)},"
     )
+    x1, y1, x2, y2, spread, points = rare
+    if x1 is None and y1 is None and spread is None and points is None:
+        return line + ",,,,,\n"  # no line, fan or polygon fields: most marks
+    numbers = ",".join("" if v is None else repr(v) for v in (x1, y1, x2, y2, spread))
+    return f"{line}{numbers},{'' if points is None else points}\n"
 
 
 def spool_record(c: Classification, line: int) -> tuple:
@@ -118,6 +148,7 @@ def spool_record(c: Classification, line: int) -> tuple:
         c.subject_info.retired,
         c.dimensions,
         [(m[0], _mark_row(head, m), m[4], m[5]) for m in c.marks],
+        c.subject_info.why,
     )
 
 
@@ -181,6 +212,7 @@ class ChunkScanner:
 
     def _keep(self, c: Classification, line: int, pending: list[list[tuple]]) -> None:
         pending[int(c.subject) % spooled.BUCKETS].append(spool_record(c, line))
+        self.totals.note(c.notes)
 
     def _exact(self, text: str, first_line: int, pending: list[list[tuple]]) -> None:
         """Take the records of ``text`` the exact way: :mod:`csv`, then :func:`parse_row`."""
@@ -223,6 +255,7 @@ class ChunkScanner:
         config = self.plan.config
         subjects = self.subjects
         filtered = self.totals.filtered
+        note = self.totals.note
         unsure: list[int] = []
         for i, (clean, cells) in enumerate(zip(split.clean, split.row_cells(), strict=True)):
             if not clean:
@@ -238,6 +271,7 @@ class ChunkScanner:
                 continue
             # _keep's body, inline: once per row of the export
             pending[int(c.subject) % spooled.BUCKETS].append(spool_record(c, first_line + i))
+            note(c.notes)
         taken = split.rows - len(unsure)
         self.totals.rows += taken  # the exact route counts the others
         self.totals.fast += taken

@@ -16,7 +16,7 @@ __all__ = ["BUCKETS", "bucket_of", "bucket_path", "rejects_path", "spool", "unsp
 #: Subject buckets: the tables phase handles one bucket at a time, so memory is bounded.
 BUCKETS = 64
 # A spooled classification's fields (a plain tuple on the hot path, not a named record).
-SUBJECT, USER, CREATED, CID, LINE, IMAGE, RETIRED, DIMENSIONS, MARKS = range(9)
+SUBJECT, USER, CREATED, CID, LINE, IMAGE, RETIRED, DIMENSIONS, MARKS, IMAGE_WHY = range(10)
 # A spooled mark: (layer index, its mark table row, x, y).
 MARK_LAYER, MARK_ROW, MARK_X, MARK_Y = range(4)
 

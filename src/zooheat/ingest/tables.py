@@ -41,6 +41,8 @@ class ManifestRow(NamedTuple):
     retired: bool
     #: ``ok``, ``outside`` or ``display?`` (see :func:`coordinates_check`)
     coordinates: str
+    #: why the export names no usable image file (``image`` is then empty)
+    image_problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,14 +160,17 @@ def build_bucket(job: BucketJob) -> BucketResult:
             else:
                 unchanged += 1
         latest = records[-1]
+        # the image the latest classification names; if it names none, the latest one named
+        named = next((r for r in reversed(records) if r[spooled.IMAGE]), latest)
         manifest.append(
             ManifestRow(
                 subject=subject,
-                image=latest[spooled.IMAGE],
+                image=named[spooled.IMAGE],
                 classifications=len(records),
                 marks=tuple(len(t) - 1 for t in tables),
                 retired=latest[spooled.RETIRED],
                 coordinates=coordinates_check(records),
+                image_problem=named[spooled.IMAGE_WHY],
             )
         )
     return BucketResult(manifest, duplicates_dropped, written, unchanged)
@@ -183,6 +188,7 @@ def manifest_text(manifest: Sequence[ManifestRow], layers: Sequence[str]) -> str
             *(f"marks_{n}" for n in layers),
             "retired",
             "coordinates",
+            "image_problem",
         ]
     )
     for row in manifest:
@@ -194,6 +200,7 @@ def manifest_text(manifest: Sequence[ManifestRow], layers: Sequence[str]) -> str
                 *row.marks,
                 "true" if row.retired else "false",
                 row.coordinates,
+                row.image_problem,
             ]
         )
     return out.getvalue()
