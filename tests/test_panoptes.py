@@ -22,8 +22,8 @@ from zooheat.panoptes import (
 from zooheat.synthetic_export import HEADER_2015, HEADER_MODERN
 
 LAYERS = (LayerSpec("blobs", "T3", 0), LayerSpec("rings", "T3", 1))
-#: a mark's x1, y1, x2, y2, spread, points and tool label, for a tool without them
-NO_LINE = (None,) * 7
+#: a mark's x1, y1, x2, y2, spread and points, for a tool without them
+NO_LINE = (None,) * 6
 COLUMNS = export_columns(HEADER_MODERN, "export.csv")
 
 
@@ -43,8 +43,8 @@ def test_a_row_gives_its_classification_with_exact_values():
     assert (c.subject_info.image, c.subject_info.retired) == ("101.png", False)
     assert c.dimensions == (390.0, 384.0, 585.0, 576.0)
     assert c.marks == [
-        (0, "T3", 0, 0, 10.5, 20.25, 3.0, None, None, 0.0, None, None, *NO_LINE, "circle"),
-        (1, "T3", 1, 0, 1.0, 2.0, 0.0, None, None, 0.0, None, None, *NO_LINE, "circle"),
+        (0, "T3", 0, 0, 10.5, 20.25, 3.0, None, None, 0.0, None, None, *NO_LINE, "circle", None),
+        (1, "T3", 1, 0, 1.0, 2.0, 0.0, None, None, 0.0, None, None, *NO_LINE, "circle", None),
     ]
 
 

@@ -83,10 +83,10 @@ _LARGEST = sys.float_info.max
 
 
 class BadMark(ValueError):
-    """A mark's numbers are unusable; the message says which and why (``mark n ...``)."""
+    """A mark's numbers are unusable; the message says which and why (``x is not ...``)."""
 
 
-def _bad_number(key: str, value: object, where: str) -> float:
+def _bad_number(key: str, value: object, where: str = "") -> float:
     # The slow path: numbers written as text, and everything that is not a finite number.
     number = None
     if type(value) is str:
@@ -97,13 +97,13 @@ def _bad_number(key: str, value: object, where: str) -> float:
     elif type(value) in (int, float):
         number = float(value)  # type: ignore[arg-type]
     if number is None:
-        raise BadMark(f"{where} {key} is not a number: {value!r:.40}")
+        raise BadMark(f"{where}{key} is not a number: {value!r:.40}")
     if number - number != 0:
-        raise BadMark(f"{where} {key} is not a finite number: {value!r:.40}")
+        raise BadMark(f"{where}{key} is not a finite number: {value!r:.40}")
     return number
 
 
-def _number(value: object, key: str, where: str) -> float:
+def _number(value: object, key: str, where: str = "") -> float:
     if (type(value) is float or type(value) is int) and value - value == 0:  # type: ignore[operator]
         return float(value)  # type: ignore[arg-type]
     return _bad_number(key, value, where)
@@ -147,29 +147,34 @@ def centroid(xs: list[float], ys: list[float], *, closed: bool) -> tuple[float, 
     return sum(xs) / n, sum(ys) / n
 
 
-def _points(mark: dict[str, Any], where: str) -> tuple[list[float], list[float]] | None:
+def _points(mark: dict[str, Any]) -> tuple[list[float], list[float]] | None:
     """Return the vertices of a polygon's ``points`` or a free-hand line's ``pathX, pathY``."""
     if "points" in mark:
         points = mark["points"]
         if type(points) is not list or not points:
-            raise BadMark(f"{where} points is not a list of points: {points!r:.40}")
+            raise BadMark(f"points is not a list of points: {points!r:.40}")
         xs, ys = [], []
         for k, point in enumerate(points):
             if type(point) is not dict or "x" not in point or "y" not in point:
-                raise BadMark(f"{where} point {k} is not an x, y object: {point!r:.40}")
-            xs.append(_number(point["x"], "x", f"{where} point {k}"))
-            ys.append(_number(point["y"], "y", f"{where} point {k}"))
+                raise BadMark(f"point {k} is not an x, y object: {point!r:.40}")
+            xs.append(_number(point["x"], "x", f"point {k} "))
+            ys.append(_number(point["y"], "y", f"point {k} "))
         return xs, ys
     if "pathX" in mark or "pathY" in mark:
         path_x, path_y = mark.get("pathX"), mark.get("pathY")
         if type(path_x) is not list or type(path_y) is not list or not path_x:
-            raise BadMark(f"{where} pathX, pathY are not lists of numbers")
+            raise BadMark("pathX, pathY are not lists of numbers")
         if len(path_x) != len(path_y):
-            raise BadMark(f"{where} pathX and pathY differ in length")
-        xs = [_number(v, "pathX", where) for v in path_x]
-        ys = [_number(v, "pathY", where) for v in path_y]
+            raise BadMark("pathX and pathY differ in length")
+        xs = [_number(v, "pathX") for v in path_x]
+        ys = [_number(v, "pathY") for v in path_y]
         return xs, ys
     return None
+
+
+#: Inferred shapes by the numeric fields a mark has, in its order (points and paths are
+#: told apart before: they have no x and y).
+_INFERRED: dict[tuple[str, ...], str] = {}
 
 
 def _inferred_shape(numbers: dict[str, float], has_points: bool, has_path: bool) -> str:
@@ -198,23 +203,21 @@ def _inferred_shape(numbers: dict[str, float], has_points: bool, has_path: bool)
     return "unknown"
 
 
-def mark_geometry(mark: dict[str, Any], where: str) -> tuple:
-    """Return a mark's shape, centre and fields.
+def mark_geometry(mark: dict[str, Any]) -> tuple:
+    """Return a mark's centre, fields and shape.
 
     Parameters
     ----------
     mark : dict
         One mark of a drawing task's ``value``.
-    where : str
-        How messages name the mark, e.g. ``"task T0 mark 3"``.
 
     Returns
     -------
     tuple
-        ``(shape, x, y, r, rx, ry, angle, width, height, x1, y1, x2, y2, spread, points)``:
-        the shape (``toolType``, or told by the fields), the centre (x and y None when the
-        mark is unplaced), each field of :data:`SHAPE_FIELDS` or None, ``points`` as text
-        ``"x y;x y;..."``.
+        ``(x, y, r, rx, ry, angle, width, height, x1, y1, x2, y2, spread, points, shape)``:
+        the centre (x and y None when the mark is unplaced), each field of
+        :data:`SHAPE_FIELDS` or None (``points`` as text ``"x y;x y;..."``), and the shape
+        (``toolType``, or told by the fields).
 
     Raises
     ------
@@ -223,10 +226,12 @@ def mark_geometry(mark: dict[str, Any], where: str) -> tuple:
 
     Examples
     --------
-    >>> mark_geometry({"tool": 1, "x1": 0, "y1": 0, "x2": 10, "y2": 4}, "mark 0")[:3]
-    ('line', 5.0, 2.0)
-    >>> mark_geometry({"tool": 2, "x": 10, "width": 6}, "mark 0")[:3]
-    ('column', None, None)
+    >>> line = mark_geometry({"tool": 1, "x1": 0, "y1": 0, "x2": 10, "y2": 4})
+    >>> line[:2], line[-1]
+    ((5.0, 2.0), 'line')
+    >>> column = mark_geometry({"tool": 2, "x": 10, "width": 6})
+    >>> column[:2], column[-1]
+    ((None, None), 'column')
     """
     numbers: dict[str, float] = {}
     negative = False
@@ -237,15 +242,24 @@ def mark_geometry(mark: dict[str, Any], where: str) -> tuple:
                 numbers[key] = float(value)
                 negative = negative or value < 0
             else:
-                numbers[key] = _bad_number(key, value, where)
+                numbers[key] = _bad_number(key, value)
                 negative = True  # look again below
     if negative:
         for key in _NON_NEGATIVE:
             if numbers.get(key, 0.0) < 0:
-                raise BadMark(f"{where} {key} must be >= 0, found {mark[key]!r:.40}")
+                raise BadMark(f"{key} must be >= 0, found {mark[key]!r:.40}")
     get = numbers.get
+    r = get("r")
+    angle = get("angle")
     width = get("width")
     height = get("height")
+    rx = get("rx")
+    ry = get("ry")
+    x1 = get("x1")
+    y1 = get("y1")
+    x2 = get("x2")
+    y2 = get("y2")
+    spread = get("spread")
     declared = mark.get("toolType")
     shape = declared if type(declared) is str and declared else None
     points_text = None
@@ -257,12 +271,12 @@ def mark_geometry(mark: dict[str, Any], where: str) -> tuple:
         y = numbers["y"]
         if width is not None and height is not None:
             x, y = x + width / 2, y + height / 2  # v1 rectangles give their top-left corner
-    elif all(k in numbers for k in _LINE_KEYS):
-        x = (numbers["x1"] + numbers["x2"]) / 2
-        y = (numbers["y1"] + numbers["y2"]) / 2
+    elif x1 is not None and y1 is not None and x2 is not None and y2 is not None:
+        x = (x1 + x2) / 2
+        y = (y1 + y2) / 2
     else:
         x = y = None
-        vertices = _points(mark, where)
+        vertices = _points(mark)
         if vertices is not None:
             xs, ys = vertices
             path = "points" not in mark
@@ -270,26 +284,18 @@ def mark_geometry(mark: dict[str, Any], where: str) -> tuple:
                 shape = "freehandLine" if path else "polygon"
             x, y = centroid(xs, ys, closed=not path and shape != "freehandLine")
             points_text = ";".join(f"{a!r} {b!r}" for a, b in zip(xs, ys, strict=True))
-    if shape is None:
-        shape = _inferred_shape(numbers, "points" in mark, "pathX" in mark)
+    if shape is None:  # told by which fields the mark has: the same for each of a tool's
+        layout = tuple(numbers)
+        shape = _INFERRED.get(layout)
+        if shape is None:
+            shape = _inferred_shape(numbers, "points" in mark, "pathX" in mark)
+            if len(_INFERRED) > 256:
+                _INFERRED.clear()
+            _INFERRED[layout] = shape
     if shape in UNPLACED_SHAPES:
         x = y = None
-    r = get("r")
-    angle = get("angle")
-    return (
-        shape,
-        x,
-        y,
-        get("radius") if r is None else r,
-        get("rx"),
-        get("ry"),
-        get("rotation") if angle is None else angle,
-        width,
-        height,
-        get("x1"),
-        get("y1"),
-        get("x2"),
-        get("y2"),
-        get("spread"),
-        points_text,
-    )
+    if r is None:
+        r = get("radius")
+    if angle is None:
+        angle = get("rotation")
+    return (x, y, r, rx, ry, angle, width, height, x1, y1, x2, y2, spread, points_text, shape)

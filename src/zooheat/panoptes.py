@@ -505,7 +505,7 @@ class Classification:
     """One usable classification of one subject, with the marks of the configured layers.
 
     ``marks`` holds one tuple per mark: ``(layer index, task, tool, frame, x, y, r, rx, ry,
-    angle, width, height, x1, y1, x2, y2, spread, points, tool label, shape)`` with None for
+    angle, width, height, x1, y1, x2, y2, spread, points, shape, tool label)`` with None for
     fields the tool has not (see :mod:`zooheat.drawing`).
     ``notes`` says what the annotations held besides the marks (:class:`MarkNotes`).
     ``dimensions`` is ``(natural width, natural height, client width, client height)`` of the
@@ -561,20 +561,6 @@ def safe_image_name(name: object) -> str:
 _LARGEST = sys.float_info.max
 
 
-def _mark_row(
-    mark: dict[str, Any], layer: int, task: str, tool: int, label: str | None, where: str
-) -> tuple | None:
-    """Return a layer's mark as a mark-table tuple (:class:`Classification`); x None: unplaced."""
-    frame = mark.get("frame", 0)
-    if type(frame) is not int or frame < 0:
-        raise Rejected("annotations", f"{where} frame is not a whole number >= 0: {frame!r:.40}")
-    try:
-        shape, x, y, *fields = mark_geometry(mark, where)
-    except BadMark as exc:
-        raise Rejected("annotations", str(exc)) from None
-    return (layer, task, tool, frame, x, y, *fields, label, shape)
-
-
 def _is_combo(value: object) -> bool:
     # A combo task's value: the annotations of its sub-tasks (objects with task and value,
     # none of them a mark with a position).
@@ -626,7 +612,12 @@ def _answers(value: object) -> bool:
     """Whether a task's value is a question's or a survey's answer rather than marks."""
     if type(value) is not list:
         return True  # a single answer, a text, a number
-    return bool(value) and all(
+    if not value:
+        return False
+    first = value[0]
+    if type(first) is dict and "choice" not in first:
+        return False  # marks: the answer for nearly every row, without the loop below
+    return all(
         type(v) is not dict or ("choice" in v and "tool" not in v and "toolIndex" not in v)
         for v in value
     )
@@ -643,6 +634,9 @@ class MarkNotes(NamedTuple):
     labels: list[tuple[str, int, str]]
     unplaced: list[tuple[int, str]]
     answers: list[str]
+
+
+_new_notes = tuple.__new__
 
 
 def marks_of_annotations(
@@ -711,13 +705,22 @@ def marks_of_annotations(
                 targets = [*(targets or ()), *by_label[label]]
             if not targets:
                 continue
-            where = f"task {task} mark {n}"
+            frame = mark.get("frame", 0)
+            if type(frame) is not int or frame < 0:
+                raise Rejected(
+                    "annotations",
+                    f"task {task} mark {n} frame is not a whole number >= 0: {frame!r:.40}",
+                )
+            try:
+                geometry = mark_geometry(mark)
+            except BadMark as exc:
+                raise Rejected("annotations", f"task {task} mark {n} {exc}") from None
+            if geometry[0] is None or geometry[1] is None:
+                if notes is not None:
+                    notes.unplaced.extend((layer, geometry[-1]) for layer in targets)
+                continue
             for layer in targets:
-                row = _mark_row(mark, layer, task, tool, label, where)
-                if row[4] is not None and row[5] is not None:
-                    rows.append(row)
-                elif notes is not None:
-                    notes.unplaced.append((layer, row[-1]))
+                rows.append((layer, task, tool, frame, *geometry, label))
     return rows
 
 
@@ -908,7 +911,7 @@ def classify(
         annotations = _json(cells.annotations, "annotations")
     else:
         annotations = loads(cells.annotations)
-    notes = MarkNotes([], [], [])
+    notes = _new_notes(MarkNotes, ([], [], []))  # MarkNotes([], [], []), built in C: every row
     marks = marks_of_annotations(annotations, config.layers, notes)
     return Classification(
         subject=subject,

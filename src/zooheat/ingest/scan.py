@@ -114,18 +114,28 @@ def _quote(text: str) -> str:
     return text
 
 
+#: The task, tool, tool_label and shape columns of a mark-table row, by their values.
+_TOOL_COLUMNS: dict[tuple, str] = {}
+
+
 def _mark_row(head: str, mark: tuple) -> str:
     """One mark table row: the classification's columns, then the mark's (see MARK_COLUMNS)."""
     # Inline conditionals, not a helper per field: this runs for every mark of the export.
-    _, task, tool, frame, x, y, r, rx, ry, angle, width, height, *rare, label, shape = mark
+    (_, task, tool, frame, x, y, r, rx, ry, angle, width, height,
+     x1, y1, x2, y2, spread, points, shape, label) = mark  # fmt: skip
+    tool_columns = _TOOL_COLUMNS.get((task, tool, label, shape))
+    if tool_columns is None:  # a handful of distinct ones in an export
+        if len(_TOOL_COLUMNS) > 4096:
+            _TOOL_COLUMNS.clear()
+        tool_columns = _TOOL_COLUMNS[task, tool, label, shape] = (
+            f"{_quote(task)},{tool},{'' if label is None else _quote(label)},{shape},"
+        )
     line = (
-        f"{head}{_quote(task)},{tool},{'' if label is None else _quote(label)},{shape},"
-        f"{frame},{x!r},{y!r},"
+        f"{head}{tool_columns}{frame},{x!r},{y!r},"
         f"{'' if r is None else repr(r)},{'' if rx is None else repr(rx)},"
         f"{'' if ry is None else repr(ry)},{'' if angle is None else repr(angle)},"
         f"{'' if width is None else repr(width)},{'' if height is None else repr(height)},"
     )
-    x1, y1, x2, y2, spread, points = rare
     if x1 is None and y1 is None and spread is None and points is None:
         return line + ",,,,,\n"  # no line, fan or polygon fields: most marks
     numbers = ",".join("" if v is None else repr(v) for v in (x1, y1, x2, y2, spread))
