@@ -13,6 +13,8 @@ from zooheat.errors import ZooheatError
 from zooheat.panoptes import IngestConfig, LayerSpec, ingest_config
 from zooheat.synthetic_export import HEADER_MODERN
 
+LAYERS_T3 = (LayerSpec("blobs", "T3", 0),)
+
 # One handwritten mark of each tool type, as each front end exports it, with the centre and
 # the fields its mark-table row must hold (text, as the CSV holds them).
 SQUARE = [{"x": 0, "y": 0}, {"x": 4, "y": 0}, {"x": 4, "y": 2}, {"x": 0, "y": 2}]
@@ -338,3 +340,60 @@ def test_an_id_r_wrote_in_scientific_notation_is_rejected_saying_how_to_resave(t
         "subject id is not a whole number: '1.5e+07' (a round number in scientific notation, "
         "as R writes them: re-save the export with options(scipen = 100))"
     )
+
+
+# ---------------------------------------------------------------------- multi-frame
+
+
+def two_frame_rows():
+    data = json.dumps({"101": {"image_name_1": "a.jpg", "image_name_2": "b.jpg"}})
+    marks = [circle(10, 20, 3), {**circle(30, 40, 5), "frame": 1}]
+    return [
+        row(1, "ada", marks=marks, subject_data=data),
+        row(2, "bob", marks=[{**circle(31, 41, 5), "frame": 1}], subject_data=data),
+    ]
+
+
+def test_each_frame_gets_its_own_heat_map_over_its_own_image(tmp_path):
+    summary, out = run(tmp_path, csv_text(two_frame_rows()))
+    assert [(m["x"], m["frame"]) for m in marks_table(out, "blobs", "101")] == [("10.0", "0")]
+    frame_1 = marks_table(out, "blobs", "101_f1")
+    assert [(m["user"], m["x"], m["frame"]) for m in frame_1] == [
+        ("ada", "30.0", "1"),
+        ("bob", "31.0", "1"),
+    ]
+    table = manifest(out)
+    assert list(table) == ["101", "101_f1"]
+    assert (table["101"]["image"], table["101_f1"]["image"]) == ("a.jpg", "b.jpg")
+    assert table["101_f1"]["classifications"] == "2"  # the subject's volunteers
+    assert (summary.rows_used, summary.subjects, summary.heat_map_units) == (2, 1, 2)
+
+
+def test_frames_pooled_on_purpose_give_one_heat_map_over_frame_0(tmp_path):
+    config = IngestConfig(layers=LAYERS_T3, frames="pooled")
+    summary, out = run(tmp_path, csv_text(two_frame_rows()), config)
+    assert [m["frame"] for m in marks_table(out, "blobs", "101")] == ["0", "1", "1"]
+    assert list(manifest(out)) == ["101"] and manifest(out)["101"]["image"] == "a.jpg"
+    assert summary.heat_map_units == 1
+
+
+def test_frame_images_from_the_subject_exports_locations(tmp_path):
+    subjects = tmp_path / "subjects.csv"
+    locations = json.dumps({"0": "https://x.org/loc/f0.png", "1": "https://x.org/loc/f1.png?v=2"})
+    with open(subjects, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["subject_id", "project_id", "metadata", "locations"])
+        writer.writerow(["101", "1", json.dumps({"Filename": "scan.png"}), locations])
+    data = json.dumps({"101": {"retired": None}})
+    rows = [row(1, marks=[circle(1, 2, 3), {**circle(4, 5, 6), "frame": 1}], subject_data=data)]
+    _, out = run(tmp_path, csv_text(rows), subject_export=subjects)
+    table = manifest(out)
+    # the metadata's key names frame 0; the locations name frame 1
+    assert (table["101"]["image"], table["101_f1"]["image"]) == ("scan.png", "f1.png")
+
+
+def test_a_frame_beyond_999_is_a_reject(tmp_path):
+    rows = [row(1, marks=[{**circle(1, 2, 3), "frame": 5000}])]
+    summary, out = run(tmp_path, csv_text(rows))
+    assert summary.rows_rejected == 1
+    assert "frame is not a whole number 0-999: 5000" in rejects(out)[0]["reason"]

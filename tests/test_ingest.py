@@ -212,7 +212,10 @@ def test_point_ellipse_and_rectangle_marks(tmp_path):
     assert summary.rows_used == 1
     point = marks_table(out, "points", "101")[0]
     assert (point["x"], point["y"], point["r"]) == ("5.0", "6.0", "")
-    ellipse = marks_table(out, "ellipses", "101")[0]
+    # the ellipse is on the subject's frame 1: a heat map of its own
+    assert marks_table(out, "ellipses", "101") == []
+    ellipse = marks_table(out, "ellipses", "101_f1")[0]
+    assert manifest(out)["101_f1"]["image_problem"].startswith("no image file name for frame 1")
     assert [ellipse[k] for k in ("x", "y", "rx", "ry", "angle", "frame")] == [
         "50.0",
         "60.0",

@@ -29,7 +29,8 @@ COLUMNS = export_columns(HEADER_MODERN, "export.csv")
 
 def parse(fields, config=None, **cache):
     config = config or IngestConfig(layers=LAYERS, workflow_id=1234)
-    return parse_row(fields, COLUMNS, config, SubjectDataCache(("Filename",), cache or None))
+    images = {subject: {0: name} for subject, name in cache.items()}  # frame 0's
+    return parse_row(fields, COLUMNS, config, SubjectDataCache(("Filename",), images or None))
 
 
 def test_a_row_gives_its_classification_with_exact_values():
@@ -171,7 +172,7 @@ def test_subject_export_names_and_rejects(tmp_path):
     ]
     path.write_text("\n".join(lines) + "\n")
     images, rejects = read_subject_export(path, ("Filename",))
-    assert images == {"101": "a.png", "102": "b.png"}
+    assert images == {"101": {0: "a.png"}, "102": {0: "b.png"}}
     assert [(line, subject, field) for line, subject, field, _ in rejects] == [
         (5, "102", "metadata"),
         (6, "x7", "subject_id"),
@@ -180,5 +181,5 @@ def test_subject_export_names_and_rejects(tmp_path):
         (9, "105", "subject_data"),
         (10, "106", "row"),
     ]
-    assert "differs from 'b.png'" in rejects[0][3]
+    assert "differ from {0: 'b.png'}" in rejects[0][3]
     assert rejects[1][3] == "subject id is not a whole number: 'x7'"

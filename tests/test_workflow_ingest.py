@@ -4,6 +4,7 @@ import csv
 import hashlib
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -248,3 +249,57 @@ def test_a_subject_the_export_names_no_image_for_keeps_its_marks_and_is_listed(w
     assert "zooheat: warning: 2 subjects have no image file name in the export" in log
     warnings = (results / "warnings.tsv").read_text()
     assert "export\t\t\t2 subjects have no image file name in the export" in warnings
+
+
+#: Rows of pixels at the top of a figure that hold its title.
+TITLE_BAND = 60
+
+
+def test_a_two_frame_subject_gets_a_heat_map_per_frame_over_that_frames_image(
+    workflow_copy, example_run
+):
+    wd = workflow_copy
+    path = wd / "example" / "classifications.csv"
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    at = {name: header.index(name) for name in ("subject_ids", "annotations", "subject_data")}
+    for r in body:
+        if r[at["subject_ids"]] != "15000003":
+            continue
+        # the blobs were marked on frame 1, whose image is the example's synthetic-0003.png;
+        # frame 0 shows synthetic-0002.png (and holds the rings)
+        annotations = json.loads(r[at["annotations"]])
+        for annotation in annotations:
+            for mark in annotation["value"] if annotation["task"] == "T3" else ():
+                mark["frame"] = 1 if mark["tool"] == 0 else 0
+        r[at["annotations"]] = json.dumps(annotations)
+        r[at["subject_data"]] = json.dumps(
+            {"15000003": {"Filename": "synthetic-0002.png", "Filename_2": "synthetic-0003.png"}}
+        )
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows([header, *body])
+    snakemake(wd)
+    mine, example = digests(wd), digests(example_run)
+    # frame 1's blobs: the example subject's heat map, over the same image, byte for byte
+    for step in ("histogram/blobs/{}.npy", "zoom/blobs/{}.npy"):
+        assert (
+            mine[f"results/{step.format('15000003_f1')}"]
+            == example[f"results/{step.format('15000003')}"]
+        ), step
+
+    def figure(workdir, unit):  # below the title, which names the frame
+        path = workdir / "results" / "figures" / "blobs" / f"{unit}.png"
+        return np.asarray(Image.open(path))[TITLE_BAND:]
+
+    assert np.array_equal(figure(wd, "15000003_f1"), figure(example_run, "15000003"))
+    # frame 0: no blobs; its figure is drawn over synthetic-0002.png, not frame 1's image
+    table = (wd / "results" / "ingest" / "marks" / "blobs" / "15000003.csv").read_text()
+    assert table.count("\n") == 1
+    assert not np.array_equal(figure(wd, "15000003"), figure(example_run, "15000003"))
+    with open(wd / "results" / "ingest" / "subjects.tsv", newline="") as f:
+        units = {r["subject_id"]: r["image"] for r in csv.DictReader(f, delimiter="\t")}
+    assert units["15000003"] == "synthetic-0002.png"
+    assert units["15000003_f1"] == "synthetic-0003.png"
+    summary = (wd / "results" / "summary.csv").read_text()
+    assert "15000003_f1,blobs," in summary

@@ -169,8 +169,9 @@ def _parser() -> argparse.ArgumentParser:
         "--filename-key",
         action="append",
         metavar="KEY",
-        help="a subject_data key that holds the image file name, e.g. IMG_COLOR (repeat for "
-        "more, tried in order; replaces the config's filename_keys)",
+        help="a subject_data key that holds the image file name, e.g. IMG_COLOR; repeat for "
+        "more, tried in order (default: the config's filename_keys, else the names projects "
+        "use: filename, Filename, image, image_name, name, ...)",
     )
     ingest.add_argument(
         "--duplicates",

@@ -125,6 +125,35 @@ class ColumnRule(NamedTuple):
 #: read as empty in ``user_id`` (a volunteer not logged in) and ``gold_standard``.
 NOT_AVAILABLE = "NA"
 
+#: The highest frame a mark may name (Panoptes subjects hold a handful of images).
+MAX_FRAME = 999
+
+
+def frame_unit(subject: str, frame: int) -> str:
+    """Name the heat maps of one frame of a subject: frame 0 keeps the subject id.
+
+    Examples
+    --------
+    >>> frame_unit("15000000", 0), frame_unit("15000000", 1)
+    ('15000000', '15000000_f1')
+    """
+    return subject if frame == 0 else f"{subject}_f{frame}"
+
+
+def unit_subject(unit: str) -> tuple[str, int]:
+    """Split what :func:`frame_unit` named into the subject id and the frame.
+
+    Examples
+    --------
+    >>> unit_subject("15000000_f1"), unit_subject("15000000")
+    (('15000000', 1), ('15000000', 0))
+    """
+    subject, sep, frame = unit.rpartition("_f")
+    if sep and subject and frame.isdigit() and frame.isascii():
+        return subject, int(frame)
+    return unit, 0
+
+
 #: The scalar columns the ingest checks, each by one rule (both routes use these).
 COLUMN_RULES = {
     "classification_id": ColumnRule(WHOLE_NUMBER_PATTERN, "not a whole number: {value}"),
@@ -247,6 +276,10 @@ class IngestConfig:
         What to do with gold-standard classifications.
     filename_keys : tuple of str
         ``subject_data`` keys that may hold the image file name, tried in order.
+    frames : {"separate", "pooled"}
+        Multi-frame subjects: a heat map per frame, over that frame's image (frame 0 keeps
+        the subject id, frame k is ``{subject}_f{k}``: :func:`frame_unit`), or every frame's
+        marks pooled into one heat map over frame 0's image.
     """
 
     layers: tuple[LayerSpec, ...]
@@ -255,6 +288,7 @@ class IngestConfig:
     duplicates: Literal["first", "last", "all"] = "first"
     gold_standard: Literal["include", "exclude", "only"] = "include"
     filename_keys: tuple[str, ...] = FILENAME_KEYS
+    frames: Literal["separate", "pooled"] = "separate"
 
     def __post_init__(self) -> None:
         # screen()'s answers by raw cells: a handful of distinct values in a whole export
@@ -270,6 +304,8 @@ class IngestConfig:
             )
         if self.duplicates not in ("first", "last", "all"):
             raise ZooheatError(f"duplicates {self.duplicates!r}: expected 'first', 'last' or 'all'")
+        if self.frames not in ("separate", "pooled"):
+            raise ZooheatError(f"frames {self.frames!r}: expected 'separate' or 'pooled'")
         if self.gold_standard not in ("include", "exclude", "only"):
             raise ZooheatError(
                 f"gold_standard {self.gold_standard!r}: expected 'include', 'exclude' or 'only'"
@@ -293,6 +329,7 @@ class IngestConfig:
             "duplicates": self.duplicates,
             "gold_standard": self.gold_standard,
             "filename_keys": list(self.filename_keys),
+            "frames": self.frames,
         }
 
     def screen(
@@ -401,6 +438,7 @@ def ingest_config(layers: Mapping[str, Any], settings: Mapping[str, Any]) -> Ing
         duplicates=settings.get("duplicates", "first"),
         gold_standard=settings.get("gold_standard", "include"),
         filename_keys=tuple(settings.get("filename_keys") or FILENAME_KEYS),
+        frames=settings.get("frames", "separate"),
     )
 
 
@@ -498,6 +536,8 @@ class SubjectInfo:
     image: str
     retired: bool
     why: str = ""
+    #: ``(frame, file name)`` of the images of frames 1, 2, ... (see :func:`frame_images`)
+    frames: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -706,10 +746,11 @@ def marks_of_annotations(
             if not targets:
                 continue
             frame = mark.get("frame", 0)
-            if type(frame) is not int or frame < 0:
+            if type(frame) is not int or not 0 <= frame <= MAX_FRAME:
                 raise Rejected(
                     "annotations",
-                    f"task {task} mark {n} frame is not a whole number >= 0: {frame!r:.40}",
+                    f"task {task} mark {n} frame is not a whole number 0-{MAX_FRAME}: "
+                    f"{frame!r:.40}",
                 )
             try:
                 geometry = mark_geometry(mark)
@@ -771,6 +812,58 @@ def metadata_dimensions(metadata: object) -> tuple[float, float, float, float] |
     return None
 
 
+def frame_images(entry: Mapping[str, object], keys: Sequence[str]) -> dict[int, str]:
+    """Return the image file names of a subject's frames named by numbered keys.
+
+    Projects number a multi-frame subject's images from 1 after one of the file-name keys:
+    ``image_name_1, image_name_2`` or ``Filename1, Filename2`` name frames 0 and 1. The
+    first key of ``keys`` that numbers a frame names it. Unusable values are left out.
+
+    Examples
+    --------
+    >>> frame_images({"image_name_1": "a.jpg", "image_name_2": "b.jpg", "x": 1}, ["image_name"])
+    {0: 'a.jpg', 1: 'b.jpg'}
+    """
+    found: dict[int, str] = {}
+    for key in keys:
+        for name, value in entry.items():
+            if type(value) is not str or not value or value == NOT_AVAILABLE:
+                continue
+            if not (isinstance(name, str) and name.startswith(key)):
+                continue
+            number = name[len(key) :].removeprefix("_")
+            if number.isdigit() and number.isascii() and 1 <= int(number) <= MAX_FRAME + 1:
+                try:
+                    found.setdefault(int(number) - 1, safe_image_name(value))
+                except Rejected:
+                    continue
+    return found
+
+
+def location_images(locations: object) -> dict[int, str]:
+    """Return the file names of a subject export's ``locations`` (frame to URL), by frame.
+
+    The name is the last part of each URL's path: the file a download keeps.
+
+    Examples
+    --------
+    >>> location_images({"0": "https://example.org/subject_location/ab12.jpeg?x=1"})
+    {0: 'ab12.jpeg'}
+    """
+    found: dict[int, str] = {}
+    items = locations.items() if isinstance(locations, dict) else enumerate(locations or ())
+    for frame, url in items:
+        if not (str(frame).isdigit() and isinstance(url, str)):
+            continue
+        name = url.split("?", 1)[0].split("#", 1)[0].rstrip("/").rpartition("/")[2]
+        if name and int(frame) <= MAX_FRAME:
+            try:
+                found[int(frame)] = safe_image_name(name)
+            except Rejected:
+                continue
+    return found
+
+
 class SubjectDataCache:
     """Parsed ``subject_data`` by its raw text: a subject's text repeats in every row of it."""
 
@@ -778,9 +871,11 @@ class SubjectDataCache:
     #: together in an export, so the recent ones are those asked for again).
     SIZE = 8192
 
-    def __init__(self, filename_keys: Sequence[str], images: Mapping[str, str] | None) -> None:
+    def __init__(
+        self, filename_keys: Sequence[str], images: Mapping[str, Mapping[int, str]] | None
+    ) -> None:
         self.filename_keys = tuple(filename_keys)
-        self.images = images or {}
+        self.images = images or {}  # from a subject export: subject to {frame: file name}
         self._cache: dict[tuple[str, str], tuple[str, SubjectInfo]] = {}
 
     def lookup(self, text: str, subject_ids: str | None) -> tuple[str, SubjectInfo]:
@@ -824,17 +919,21 @@ class SubjectDataCache:
             (entry[k] for k in self.filename_keys if entry.get(k) not in (None, "", NOT_AVAILABLE)),
             None,
         )
+        exported = self.images.get(subject, {})
+        numbered = frame_images(entry, self.filename_keys) if len(entry) > 1 else {}
         if name is None:
-            name = self.images.get(subject)
+            name = numbered.get(0, exported.get(0))
+        frames = tuple(sorted((f, n) for f, n in (exported | numbered).items() if f > 0))
         retired = bool(entry.get("retired"))
         # The marks are good whatever the image: the workflow lists a subject without one.
         if name is None:
             keys = ", ".join(repr(str(k)[:40]) for k in list(entry)[:12]) or "none"
-            return subject, SubjectInfo("", retired, f"no image file name (its keys: {keys})")
+            why = f"no image file name (its keys: {keys})"
+            return subject, SubjectInfo("", retired, why, frames)
         try:
-            return subject, SubjectInfo(safe_image_name(name), retired)
+            return subject, SubjectInfo(safe_image_name(name), retired, "", frames)
         except Rejected as exc:
-            return subject, SubjectInfo("", retired, exc.reason)
+            return subject, SubjectInfo("", retired, exc.reason, frames)
 
 
 def _user(cells: RowCells) -> tuple[str, str]:
@@ -973,17 +1072,19 @@ def parse_row(
 
 def read_subject_export(
     path: str | os.PathLike[str], filename_keys: Sequence[str] = FILENAME_KEYS
-) -> tuple[dict[str, str], list[tuple[int, str, str, str]]]:
-    """Map subject ids to image file names from a Panoptes subject export.
+) -> tuple[dict[str, dict[int, str]], list[tuple[int, str, str, str]]]:
+    """Map subject ids to their images' file names, by frame, from a Panoptes subject export.
 
     The export has one row per subject and subject-set link (``subject_id, project_id,
-    workflow_id, subject_set_id, metadata, locations, ...``), so a subject may repeat; the
-    file name comes from the first of ``filename_keys`` in ``metadata``.
+    workflow_id, subject_set_id, metadata, locations, ...``), so a subject may repeat. Frame
+    0's file name comes from the first of ``filename_keys`` in ``metadata``; any frame's from
+    keys numbered after one of them (:func:`frame_images`); a frame no key names, from the last
+    part of its URL in ``locations`` (:func:`location_images`).
 
     Returns
     -------
     images : dict
-        Subject id to file name.
+        Subject id to ``{frame: file name}``.
     rejects : list of tuple
         ``(line, subject_id, field, reason)`` of rows that could not be used.
 
@@ -992,7 +1093,7 @@ def read_subject_export(
     ZooheatError
         The file is missing or its header lacks ``subject_id`` or ``metadata``.
     """
-    images: dict[str, str] = {}
+    images: dict[str, dict[int, str]] = {}
     rejects: list[tuple[int, str, str, str]] = []
     what = "a Panoptes subject export CSV"
     with (
@@ -1008,6 +1109,7 @@ def read_subject_export(
                     f"subject_id and metadata among its {len(header)} columns)"
                 )
             sid_at, meta_at = header.index("subject_id"), header.index("metadata")
+            locations_at = header.index("locations") if "locations" in header else None
             line = 1
             for fields in reader:
                 start, line = line + 1, reader.line_num
@@ -1025,14 +1127,23 @@ def read_subject_export(
                         (m for k in filename_keys if (m := metadata.get(k)) not in (None, "")),
                         None,
                     )
-                    if name is None:
-                        raise Rejected("metadata", f"none of the keys {list(filename_keys)}")
-                    name = safe_image_name(name)
-                    if images.get(subject, name) != name:
+                    named = frame_images(metadata, filename_keys)
+                    if name is not None:
+                        named[0] = safe_image_name(name)
+                    if locations_at is not None and fields[locations_at].strip():
+                        located = location_images(_json(fields[locations_at], "locations"))
+                        named = located | named
+                    if not named:
                         raise Rejected(
-                            "metadata", f"file name {name!r} differs from {images[subject]!r}"
+                            "metadata",
+                            f"none of the keys {list(filename_keys)}, and no locations",
                         )
-                    images[subject] = name
+                    earlier = images.get(subject, named)
+                    if earlier != named:
+                        raise Rejected(
+                            "metadata", f"file names {named!r:.80} differ from {earlier!r:.80}"
+                        )
+                    images[subject] = named
                 except Rejected as exc:
                     rejects.append((start, subject[:40], exc.field, exc.reason))
         except UnicodeDecodeError as exc:

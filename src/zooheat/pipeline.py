@@ -58,6 +58,7 @@ from zooheat.histogram import histogram_of_marks, zoom_to_image
 from zooheat.images import image_size, read_image
 from zooheat.limits import DEFAULT_LIMITS, Limits
 from zooheat.marks import Marks, read_marks
+from zooheat.panoptes import unit_subject
 from zooheat.style import OverlayStyle, figure_format
 
 __all__ = [
@@ -186,10 +187,11 @@ def figure_title(subject: str, layer: str) -> str:
 
     Examples
     --------
-    >>> figure_title("15000000", "blobs")
-    '15000000 · blobs'
+    >>> figure_title("15000000", "blobs"), figure_title("15000000_f1", "blobs")
+    ('15000000 · blobs', '15000000 frame 1 · blobs')
     """
-    return f"{subject} · {layer}"
+    number, frame = unit_subject(subject)
+    return f"{number} frame {frame} · {layer}" if frame else f"{subject} · {layer}"
 
 
 class SubjectData:

@@ -26,6 +26,7 @@ from zooheat.errors import ZooheatError, excerpt
 from zooheat.fileio import atomic_write, write_if_changed
 from zooheat.limits import DEFAULT_LIMITS, Limits
 from zooheat.marks import COLUMN_TYPES, read_marks
+from zooheat.panoptes import unit_subject
 from zooheat.pipeline import RESULTS, STEPS, SubjectData, fact_names
 
 __all__ = [
@@ -68,9 +69,10 @@ class SubjectLayer(NamedTuple):
     classifications: int | None = None
 
 
-def _natural(subject: str) -> tuple[int, int | str]:
-    # Panoptes subject ids are numbers: 9999 before 10000.
-    return (0, int(subject)) if subject.isdigit() else (1, subject)
+def _natural(subject: str) -> tuple[int, int | str, int]:
+    # Panoptes subject ids are numbers: 9999 before 10000; a subject's frames follow it.
+    number, frame = unit_subject(subject)
+    return (0, int(number), frame) if number.isdigit() else (1, subject, 0)
 
 
 def summary_from_files(

@@ -24,6 +24,7 @@ from zooheat.ingest.progress import Progress
 from zooheat.ingest.scan import ScanPlan, ScanTotals
 from zooheat.ingest.tables import (
     BucketJob,
+    ManifestRow,
     build_bucket,
     manifest_text,
     rejects_text,
@@ -35,6 +36,7 @@ from zooheat.panoptes import (
     export_columns,
     ingest_config,
     read_subject_export,
+    unit_subject,
 )
 
 __all__ = ["IngestSummary", "ingest_export", "restore_marks"]
@@ -62,6 +64,9 @@ class IngestSummary:
     filtered: dict[str, int] = field(default_factory=dict)
     rejected: dict[str, int] = field(default_factory=dict)
     subjects: int = 0
+    #: subjects.tsv's rows: a subject's frames 1, 2, ... are rows of their own (frames:
+    #: separate), so this is the subject count plus their extra frames
+    heat_map_units: int = 0
     marks: dict[str, int] = field(default_factory=dict)
     files_written: int = 0
     files_unchanged: int = 0
@@ -158,7 +163,7 @@ def ingest_export(
     log = log or sys.stderr
     header, offset = _read_header(export)
     columns = export_columns(header, str(export))
-    images: dict[str, str] = {}
+    images: dict[str, dict[int, str]] = {}
     subject_rejects: list[tuple[int, str, str, str]] = []
     if subject_export is not None:
         images, subject_rejects = read_subject_export(subject_export, config.filename_keys)
@@ -186,7 +191,7 @@ def ingest_export(
         totals = scan_export(plan, workers, meter)
         scanned = time.monotonic()
         jobs = [
-            BucketJob(plan.spool, len(totals), b, out, layers, config.duplicates)
+            BucketJob(plan.spool, len(totals), b, out, layers, config.duplicates, config.frames)
             for b in range(spooled.BUCKETS)
         ]
         meter.writing(len(jobs))
@@ -206,7 +211,7 @@ def ingest_export(
             for r in spooled.unspool(spooled.rejects_path(plan.spool, k))
         )
 
-    manifest = sorted((row for b in built for row in b.manifest), key=lambda r: int(r.subject))
+    manifest = sorted((row for b in built for row in b.manifest), key=_unit_order)
     filtered = sum((t.filtered for t in totals), Counter())
     filtered["duplicate"] = sum(b.duplicates for b in built)
     summary = IngestSummary(
@@ -216,7 +221,8 @@ def ingest_export(
         rows_used=sum(b.used for b in built),
         filtered={k: v for k, v in sorted(filtered.items()) if v},
         rejected=dict(sorted(sum((t.rejected for t in totals), Counter()).items())),
-        subjects=len(manifest),
+        subjects=len({unit_subject(row.subject)[0] for row in manifest}),
+        heat_map_units=len(manifest),
         marks={layer: sum(row.marks[i] for row in manifest) for i, layer in enumerate(layers)},
         files_written=sum(b.written for b in built),
         files_unchanged=sum(b.unchanged for b in built),
@@ -247,6 +253,11 @@ def ingest_export(
     if summary.rows_read != summary.rows_used + summary.rows_filtered + summary.rows_rejected:
         raise ZooheatError(f"{export}: internal error: row counts do not add up: {summary}")
     return summary
+
+
+def _unit_order(row: ManifestRow) -> tuple[int, int]:
+    subject, frame = unit_subject(row.subject)
+    return int(subject), frame
 
 
 def _unplaced(totals: Sequence[ScanTotals], layers: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -378,6 +389,7 @@ def restore_marks(
         config = ingest_config(settings["layers"], settings)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ZooheatError(f"{summary}: not an ingest summary to restore from ({exc})") from None
+    subject = unit_subject(subject)[0]  # a frame's tables come from its subject's rows
     restored = ingest_export(
         export,
         outdir,

@@ -54,7 +54,7 @@ class ScanPlan:
     config : IngestConfig
         Layers and filters.
     images : dict
-        Subject id to image file name, from a subject export.
+        Subject id to ``{frame: image file name}``, from a subject export.
     only : frozenset of str or None
         Keep only these subjects (a repair of deleted tables); None keeps all.
     fast : bool
@@ -68,7 +68,7 @@ class ScanPlan:
     first_line: int
     offset: int
     config: IngestConfig
-    images: dict[str, str]
+    images: dict[str, dict[int, str]]
     only: frozenset[str] | None
     fast: bool
     spool: Path
@@ -157,8 +157,9 @@ def spool_record(c: Classification, line: int) -> tuple:
         c.subject_info.image,
         c.subject_info.retired,
         c.dimensions,
-        [(m[0], _mark_row(head, m), m[4], m[5]) for m in c.marks],
+        [(m[0], _mark_row(head, m), m[4], m[5], m[3]) for m in c.marks],
         c.subject_info.why,
+        c.subject_info.frames,
     )
 
 

@@ -16,9 +16,10 @@ __all__ = ["BUCKETS", "bucket_of", "bucket_path", "rejects_path", "spool", "unsp
 #: Subject buckets: the tables phase handles one bucket at a time, so memory is bounded.
 BUCKETS = 64
 # A spooled classification's fields (a plain tuple on the hot path, not a named record).
-SUBJECT, USER, CREATED, CID, LINE, IMAGE, RETIRED, DIMENSIONS, MARKS, IMAGE_WHY = range(10)
-# A spooled mark: (layer index, its mark table row, x, y).
-MARK_LAYER, MARK_ROW, MARK_X, MARK_Y = range(4)
+(SUBJECT, USER, CREATED, CID, LINE, IMAGE, RETIRED, DIMENSIONS, MARKS, IMAGE_WHY,
+ FRAME_IMAGES) = range(11)  # fmt: skip
+# A spooled mark: (layer index, its mark table row, x, y, frame).
+MARK_LAYER, MARK_ROW, MARK_X, MARK_Y, MARK_FRAME = range(5)
 
 
 def bucket_of(subject: str) -> int:

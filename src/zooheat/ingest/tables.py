@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from zooheat.fileio import write_if_changed
 from zooheat.ingest import spool as spooled
-from zooheat.panoptes import MARK_COLUMNS
+from zooheat.panoptes import MARK_COLUMNS, frame_unit
 
 __all__ = [
     "BucketJob",
@@ -55,6 +55,8 @@ class BucketJob:
     outdir: Path
     layers: tuple[str, ...]
     duplicates: str
+    #: ``separate``: heat maps per frame (:func:`zooheat.panoptes.frame_unit`); ``pooled``
+    frames: str = "separate"
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,8 @@ class BucketResult:
     duplicates: int
     written: int
     unchanged: int
-
-    @property
-    def used(self) -> int:
-        """Classifications used (after duplicates were dropped)."""
-        return sum(row.classifications for row in self.manifest)
+    #: classifications used (after duplicates were dropped; each once, whatever its frames)
+    used: int
 
 
 #: Marks this far beyond an edge (a fraction of the size) are more than a click's slip.
@@ -131,6 +130,35 @@ def _load_bucket(job: BucketJob) -> list[tuple]:
     ]
 
 
+def _frames(records: Sequence[tuple], how: str) -> list[int | None]:
+    """Return the frames that get heat maps: frame 0, each frame marked or with an image named.
+
+    ``[None]`` when frames are pooled: one heat map of every frame's marks.
+    """
+    if how == "pooled":
+        return [None]
+    frames = {0}
+    for r in records:
+        frames.update(m[spooled.MARK_FRAME] for m in r[spooled.MARKS])
+        frames.update(f for f, _ in r[spooled.FRAME_IMAGES])
+    return sorted(frames)
+
+
+def _frame_image(records: Sequence[tuple], frame: int) -> tuple[str, str]:
+    """Return a frame's image, as the latest classification naming one says; else why none."""
+    for r in reversed(records):
+        if frame == 0:
+            if r[spooled.IMAGE]:
+                return r[spooled.IMAGE], ""
+        else:
+            name = dict(r[spooled.FRAME_IMAGES]).get(frame)
+            if name:
+                return name, ""
+    if frame == 0:
+        return "", records[-1][spooled.IMAGE_WHY]
+    return "", f"no image file name for frame {frame} (numbered keys, or a subject export)"
+
+
 def build_bucket(job: BucketJob) -> BucketResult:
     """Resolve duplicates and write the mark tables of one bucket's subjects.
 
@@ -139,7 +167,7 @@ def build_bucket(job: BucketJob) -> BucketResult:
     by_subject: dict[str, list[tuple]] = {}
     for record in _load_bucket(job):
         by_subject.setdefault(record[spooled.SUBJECT], []).append(record)
-    duplicates_dropped = written = unchanged = 0
+    duplicates_dropped = written = unchanged = used = 0
     manifest = []
     for subject, records in by_subject.items():
         records.sort(key=_order)
@@ -149,31 +177,34 @@ def build_bucket(job: BucketJob) -> BucketResult:
                 chosen.setdefault(record[spooled.USER], record)
             duplicates_dropped += len(records) - len(chosen)
             records = sorted(chosen.values(), key=_order)
-        tables: list[list[str]] = [[_MARK_HEADER] for _ in job.layers]
-        for r in records:
-            for mark in r[spooled.MARKS]:
-                tables[mark[spooled.MARK_LAYER]].append(mark[spooled.MARK_ROW])
-        for layer, table in zip(job.layers, tables, strict=True):
-            path = job.outdir / "marks" / layer / f"{subject}.csv"
-            if write_if_changed(path, "".join(table).encode()):
-                written += 1
-            else:
-                unchanged += 1
-        latest = records[-1]
-        # the image the latest classification names; if it names none, the latest one named
-        named = next((r for r in reversed(records) if r[spooled.IMAGE]), latest)
-        manifest.append(
-            ManifestRow(
-                subject=subject,
-                image=named[spooled.IMAGE],
-                classifications=len(records),
-                marks=tuple(len(t) - 1 for t in tables),
-                retired=latest[spooled.RETIRED],
-                coordinates=coordinates_check(records),
-                image_problem=named[spooled.IMAGE_WHY],
+        used += len(records)
+        coordinates = coordinates_check(records)
+        for frame in _frames(records, job.frames):
+            tables: list[list[str]] = [[_MARK_HEADER] for _ in job.layers]
+            for r in records:
+                for mark in r[spooled.MARKS]:
+                    if frame is None or mark[spooled.MARK_FRAME] == frame:
+                        tables[mark[spooled.MARK_LAYER]].append(mark[spooled.MARK_ROW])
+            unit = frame_unit(subject, frame or 0)
+            for layer, table in zip(job.layers, tables, strict=True):
+                path = job.outdir / "marks" / layer / f"{unit}.csv"
+                if write_if_changed(path, "".join(table).encode()):
+                    written += 1
+                else:
+                    unchanged += 1
+            image, problem = _frame_image(records, frame or 0)
+            manifest.append(
+                ManifestRow(
+                    subject=unit,
+                    image=image,
+                    classifications=len(records),
+                    marks=tuple(len(t) - 1 for t in tables),
+                    retired=records[-1][spooled.RETIRED],
+                    coordinates=coordinates,
+                    image_problem=problem,
+                )
             )
-        )
-    return BucketResult(manifest, duplicates_dropped, written, unchanged)
+    return BucketResult(manifest, duplicates_dropped, written, unchanged, used)
 
 
 def manifest_text(manifest: Sequence[ManifestRow], layers: Sequence[str]) -> str:
