@@ -198,6 +198,7 @@ def check_sources():
     for key, what in (
         ("export", "a Panoptes classification export CSV"),
         ("subject_export", "a Panoptes subject export CSV"),
+        ("workflow_export", "a Panoptes workflow export CSV"),
     ):
         if PANOPTES[key] is not None:
             open_input(PANOPTES[key], f"{what} (config panoptes.{key})").close()
@@ -577,8 +578,9 @@ def all_outputs(wildcards):
 
 def ingest_inputs(wildcards):
     inputs = {"export": PANOPTES["export"]}
-    if PANOPTES["subject_export"] is not None:
-        inputs["subject_export"] = PANOPTES["subject_export"]
+    for key in ("subject_export", "workflow_export"):
+        if PANOPTES[key] is not None:
+            inputs[key] = PANOPTES[key]
     return inputs
 
 
@@ -586,7 +588,7 @@ def ingest_settings():
     return {
         k: v
         for k, v in PANOPTES.items()
-        if k not in ("export", "images", "subject_export")
+        if k not in ("export", "images", "subject_export", "workflow_export")
     }
 
 
@@ -711,7 +713,9 @@ def paper_sources():
     """The run's own inputs the figures' data came from."""
     if FROM_EXPORT:
         return [
-            PANOPTES[k] for k in ("export", "subject_export") if PANOPTES[k] is not None
+            PANOPTES[k]
+            for k in ("export", "subject_export", "workflow_export")
+            if PANOPTES[k] is not None
         ]
     return [config["subjects"]]
 

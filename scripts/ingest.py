@@ -11,6 +11,7 @@ with snakemake_job(snakemake.log[0]) as log:
         Path(snakemake.output.manifest).parent,  # the mark tables live beside the manifest
         ingest_config(snakemake.params.layers, snakemake.params.settings),
         subject_export=snakemake.input.get("subject_export"),
+        workflow_export=snakemake.input.get("workflow_export"),
         workers=snakemake.threads,
         log=log,
         adopt=True,  # results/ingest is the workflow's own folder

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 from tests.test_ingest import circle, csv_text, manifest, marks_table, rejects, row, run
 from zooheat.errors import ZooheatError
 from zooheat.panoptes import IngestConfig, LayerSpec, ingest_config
@@ -397,3 +397,113 @@ def test_a_frame_beyond_999_is_a_reject(tmp_path):
     summary, out = run(tmp_path, csv_text(rows))
     assert summary.rows_rejected == 1
     assert "frame is not a whole number 0-999: 5000" in rejects(out)[0]["reason"]
+
+
+# ------------------------------------------------------------------- workflow export
+
+
+def workflows_csv(path):
+    """Workflow 1234: version 12 has Blob as tool 0; version 13 put Star first."""
+    tasks = {
+        "12": {
+            "T0": {"type": "single", "question": "Any tracks?", "answers": []},
+            "T3": {
+                "type": "drawing",
+                "tools": [{"type": "circle", "label": "Blob"}, {"type": "circle", "label": "Ring"}],
+            },
+        },
+        "13": {
+            "T0": {"type": "single", "question": "Any tracks?", "answers": []},
+            "T3": {
+                "type": "drawing",
+                "tools": [{"type": "point", "label": "Star"}, {"type": "circle", "label": "Blob"}],
+            },
+        },
+    }
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["workflow_id", "display_name", "version", "minor_version", "tasks"])
+        for version, definition in tasks.items():
+            writer.writerow(["1234", "Blobs", version, "3", json.dumps(definition)])
+    return path
+
+
+def v2_row(cid, version, tool, x):
+    mark = {"x_center": x, "y_center": 10, "r": 2, "toolIndex": tool, "toolType": "circle"}
+    annotations = json.dumps([{"task": "T3", "value": [{**mark, "frame": 0}]}])
+    meta = json.dumps({"classifier_version": "2.0"})
+    return row(cid, f"u{cid}", annotations=annotations, meta=meta, version=version)
+
+
+def test_a_workflow_export_labels_the_newer_front_ends_marks_across_versions(tmp_path):
+    workflows = workflows_csv(tmp_path / "workflows.csv")
+    rows = [v2_row(1, "12.3", 0, 1), v2_row(2, "13.3", 1, 2), v2_row(3, "13.3", 0, 3)]
+    config = IngestConfig(layers=(LayerSpec("blobs", "T3", tool_label="Blob"),))
+    summary, out = run(tmp_path, csv_text(rows), config, workflow_export=workflows)
+    blobs = marks_table(out, "blobs", "101")
+    assert [(m["x"], m["tool"], m["tool_label"]) for m in blobs] == [
+        ("1.0", "0", "Blob"),
+        ("2.0", "1", "Blob"),
+    ]
+    assert summary.workflow_export == str(workflows) and summary.warnings == []
+
+
+def test_layers_are_checked_against_the_workflow_export_before_any_row(tmp_path):
+    workflows = workflows_csv(tmp_path / "workflows.csv")
+    layers = (
+        LayerSpec("question", "T0", 0),
+        LayerSpec("typo", "T3", tool_label="Blobs"),
+        LayerSpec("absent", "T9", 0),
+    )
+    log = io.StringIO()
+    summary, _ = run(
+        tmp_path,
+        csv_text([v2_row(1, "12.3", 0, 1)]),
+        IngestConfig(layers=layers),
+        workflow_export=workflows,
+        log=log,
+    )
+    early = [
+        "layer 'question' (task T0, tool 0): task T0 is a single task in "
+        f"{workflows}, not a drawing task: it has no marks",
+        "layer 'typo' (task T3, tool label 'Blobs'): no version of task T3 has a tool with "
+        "that label; its labels: 'Blob', 'Ring', 'Star'",
+        f"layer 'absent' (task T9, tool 0): no version of the workflow in {workflows} has a "
+        "task T9",
+    ]
+    assert summary.warnings[:3] == early
+    assert log.getvalue().splitlines()[:3] == [f"zooheat: warning: {w}" for w in early]
+
+
+def test_zooheat_layers_lists_the_tools_and_the_layers_to_ask_for(tmp_path):
+    workflows = workflows_csv(tmp_path / "workflows.csv")
+    export = tmp_path / "export.csv"
+    rows = [v2_row(1, "12.3", 0, 1), v2_row(2, "13.3", 1, 2), v2_row(3, "13.3", 0, 3)]
+    export.write_text(csv_text(rows), encoding="utf-8")
+    # (the newer front end's marks carry no label: the workflow export names each version's)
+    proc = run_cli("layers", export, "--workflows", workflows)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "3 classifications read",
+        "workflow 1234, version 12.x",
+        "  T3 tool 0: Blob [circle], 1 marks",
+        "workflow 1234, version 13.x",
+        "  T3 tool 0: Star [circle], 1 marks",
+        "  T3 tool 1: Blob [circle], 1 marks",
+        "layers to ask for (config/config.yaml):",
+        "layers:",
+        '  blob: {task: T3, tool_label: "Blob"}',
+        '  star: {task: T3, tool_label: "Star"}',
+    ]
+    broken = tmp_path / "broken.csv"
+    broken.write_text("workflow_id,version\n1,2\n")
+    bad = run_cli("layers", export, "--workflows", broken)
+    assert bad.returncode == 2 and "missing columns ['tasks']" in bad.stderr
+
+
+def test_the_readmes_layers_listing_is_what_the_bundled_example_gives():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("On the bundled example:\n\n```\n", 1)[1].split("```", 1)[0]
+    proc = run_cli("layers", ROOT / "example" / "classifications.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == shown

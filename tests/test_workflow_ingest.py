@@ -201,6 +201,18 @@ def test_layers_named_by_tool_label_give_the_examples_bytes(workflow_copy, examp
     by_label = LAYERS_BY_INDEX.replace("tool: 0", "tool_label: Blob").replace(
         "tool: 1", "tool_label: Ring"
     )
+    # with the workflow export beside it, the layers are checked against its tasks
+    tasks = {
+        "T0": {"type": "single", "question": "Any tracks?", "answers": []},
+        "T3": {
+            "type": "drawing",
+            "tools": [{"type": "circle", "label": n} for n in ("Blob", "Ring")],
+        },
+    }
+    with open(wd / "example" / "workflows.csv", "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerows([["workflow_id", "version", "tasks"], ["1234", "12", json.dumps(tasks)]])
+    text = text.replace("workflow_export: null", "workflow_export: example/workflows.csv")
     config.write_text(text.replace(LAYERS_BY_INDEX, by_label))
     snakemake(wd)
     # every heat map, figure and table as with tool indices; only the ingest's record of
@@ -211,6 +223,7 @@ def test_layers_named_by_tool_label_give_the_examples_bytes(workflow_copy, examp
     assert mine == theirs
     summary = json.loads((wd / "results" / "ingest" / "ingest-summary.json").read_text())
     assert summary["settings"]["layers"]["blobs"] == {"task": "T3", "tool_label": "Blob"}
+    assert summary["workflow_export"] == "example/workflows.csv"
     assert summary["warnings"] == []
     assert summary["tool_labels"]["T3"] == {
         "0": {"Blob": summary["marks"]["blobs"]},

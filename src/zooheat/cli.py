@@ -8,7 +8,9 @@ name too long, a folder where a file was expected), are printed as one line,
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
+import io
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -192,6 +194,13 @@ def _parser() -> argparse.ArgumentParser:
         "else none)",
     )
     ingest.add_argument(
+        "--workflows",
+        type=Path,
+        metavar="WORKFLOWS.csv",
+        help="workflow export: tool labels for marks without one, layers checked against its "
+        "tasks (default: the config's workflow_export, else none)",
+    )
+    ingest.add_argument(
         "--workers", type=int, metavar="N", help="parser processes (default: CPUs, at most 4)"
     )
     ingest.add_argument(
@@ -206,6 +215,30 @@ def _parser() -> argparse.ArgumentParser:
         help="read every row the exact (pure Python) way; same outputs, slower (a cross-check)",
     )
     ingest.add_argument("--quiet", action="store_true", help="no progress output")
+
+    layers = sub.add_parser(
+        "layers",
+        help="the drawing tasks and tools an export's marks use, and layers to ask for",
+        description=(
+            "Read a classification export (and, optionally, the workflow export) and print, "
+            "per workflow version, each task's tools with their labels and mark counts, the "
+            "tasks that hold answers rather than marks, and a layers: block by tool label to "
+            "paste into config/config.yaml."
+        ),
+    )
+    layers.add_argument("export", type=Path, metavar="EXPORT", help="classification export")
+    layers.add_argument(
+        "--workflows",
+        type=Path,
+        metavar="WORKFLOWS.csv",
+        help="workflow export: task types and tool labels per version (default: none)",
+    )
+    layers.add_argument(
+        "--rows",
+        type=int,
+        metavar="N",
+        help="read only the first N classifications (default: all)",
+    )
 
     export = sub.add_parser(
         "synthetic-export", help="write a synthetic classification export (tests, benchmarks)"
@@ -323,11 +356,13 @@ def _ingest(args: argparse.Namespace) -> None:
     if not layers:
         raise ZooheatError("no layers: give --layer NAME=TASK:TOOL or --config with 'layers'")
     subject_export = args.subjects or settings.get("subject_export")
+    workflow_export = args.workflows or settings.get("workflow_export")
     summary = ingest_export(
         args.export,
         args.outdir,
         ingest_config(layers, settings),
         subject_export=subject_export,
+        workflow_export=workflow_export,
         workers=args.workers,
         progress=not args.quiet,
         only_subjects=args.only,
@@ -341,6 +376,23 @@ def _ingest(args: argparse.Namespace) -> None:
     )
     for warning in summary.warnings:
         print(f"zooheat: warning: {warning}", file=sys.stderr)
+
+
+def _layers(args: argparse.Namespace) -> None:
+    from zooheat.limits import open_input
+    from zooheat.workflows import describe, read_workflow_export, tools_seen
+
+    workflows = None if args.workflows is None else read_workflow_export(args.workflows)
+    what = "a Panoptes classification export CSV"
+    with (
+        open_input(args.export, what) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as handle,
+    ):
+        try:
+            seen = tools_seen(csv.DictReader(handle), limit=args.rows)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise ZooheatError(f"{args.export}: not a readable CSV export ({exc})") from None
+    sys.stdout.write(describe(seen, workflows))
 
 
 def _synthetic_export(args: argparse.Namespace) -> None:
@@ -364,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "consensus": _consensus,
         "example": _example,
         "ingest": _ingest,
+        "layers": _layers,
         "synthetic-export": _synthetic_export,
     }
     try:

@@ -33,11 +33,14 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from zooheat.drawing import SHAPE_FIELDS, BadMark, mark_geometry
 from zooheat.errors import ZooheatError
 from zooheat.limits import open_input
+
+if TYPE_CHECKING:
+    from zooheat.workflows import WorkflowTasks
 
 __all__ = [
     "MARK_COLUMNS",
@@ -680,7 +683,10 @@ _new_notes = tuple.__new__
 
 
 def marks_of_annotations(
-    annotations: object, layers: Sequence[LayerSpec], notes: MarkNotes | None = None
+    annotations: object,
+    layers: Sequence[LayerSpec],
+    notes: MarkNotes | None = None,
+    tool_labels: Mapping[tuple[str, int], str] | None = None,
 ) -> list[tuple]:
     """Extract the configured layers' marks from a row's parsed ``annotations``.
 
@@ -693,6 +699,9 @@ def marks_of_annotations(
     notes : MarkNotes, optional
         Where to add what was seen besides the marks: tool labels, unplaced marks, tasks
         that hold answers.
+    tool_labels : mapping, optional
+        ``{(task, tool index): label}`` for marks that carry no ``tool_label`` (the newer
+        front end's): the row's workflow version's, from a workflow export.
 
     Raises
     ------
@@ -737,8 +746,8 @@ def marks_of_annotations(
                 )
             label = mark.get("tool_label")
             if type(label) is not str:
-                label = None
-            elif notes is not None:
+                label = None if tool_labels is None else tool_labels.get((task, tool))
+            if label is not None and notes is not None:
                 notes.labels.append((task, tool, label))
             targets = by_index.get(tool)
             if by_label and label is not None and label in by_label:
@@ -956,6 +965,7 @@ def classify(
     *,
     loads: Callable[[str], Any] | None = None,
     checked: bool = False,
+    workflows: WorkflowTasks | None = None,
 ) -> Classification:
     """Validate one export row, filter it and extract its marks: the one definition of a row's fate.
 
@@ -979,6 +989,8 @@ def classify(
     checked : bool
         The scalar cells are already known to follow :data:`COLUMN_RULES` as they stand
         (nothing to strip; the user name not empty): their checks are skipped.
+    workflows : WorkflowTasks, optional
+        Tool labels by workflow version (a workflow export), for marks that carry none.
 
     Raises
     ------
@@ -1011,7 +1023,8 @@ def classify(
     else:
         annotations = loads(cells.annotations)
     notes = _new_notes(MarkNotes, ([], [], []))  # MarkNotes([], [], []), built in C: every row
-    marks = marks_of_annotations(annotations, config.layers, notes)
+    labels = None if workflows is None else workflows.labels(workflow_id, version)
+    marks = marks_of_annotations(annotations, config.layers, notes, labels)
     return Classification(
         subject=subject,
         user=user,
@@ -1032,6 +1045,7 @@ def parse_row(
     columns: ExportColumns,
     config: IngestConfig,
     subjects: SubjectDataCache,
+    workflows: WorkflowTasks | None = None,
 ) -> Classification:
     """Check one row's field count, then :func:`classify` it (the exact route).
 
@@ -1064,7 +1078,7 @@ def parse_row(
             f"expected {len(columns.names)} fields, found {len(fields)}"
             + (" (truncated row?)" if len(fields) < len(columns.names) else ""),
         )
-    return classify(columns.cells_of(fields), config, subjects)
+    return classify(columns.cells_of(fields), config, subjects, workflows=workflows)
 
 
 # --------------------------------------------------------------------------- subject export

@@ -38,6 +38,7 @@ from zooheat.panoptes import (
     read_subject_export,
     unit_subject,
 )
+from zooheat.workflows import check_layers, read_workflow_export
 
 __all__ = ["IngestSummary", "ingest_export", "restore_marks"]
 
@@ -87,6 +88,8 @@ class IngestSummary:
     warnings: list[str] = field(default_factory=list)
     #: the subject export read, if any
     subject_export: str | None = None
+    #: the workflow export read, if any (tool labels by version; the layers checked)
+    workflow_export: str | None = None
     #: the settings the export was read with (:meth:`IngestConfig.to_dict`)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -110,6 +113,7 @@ def ingest_export(
     config: IngestConfig,
     *,
     subject_export: PathLike | None = None,
+    workflow_export: PathLike | None = None,
     workers: int | None = None,
     progress: bool = True,
     only_subjects: Sequence[str] | None = None,
@@ -130,6 +134,10 @@ def ingest_export(
     subject_export : path-like, optional
         A subject export that maps subject ids to image file names, for subjects whose
         ``subject_data`` names no file.
+    workflow_export : path-like, optional
+        A workflow export (``workflows.csv``): its tool labels are given to marks that carry
+        none (the newer front end's), and the layers are checked against its task
+        definitions before any row is read (warnings, also printed on ``log``).
     workers : int, optional
         Parser processes (default: the CPUs this process may use, at most 4).
     progress : bool
@@ -167,6 +175,13 @@ def ingest_export(
     subject_rejects: list[tuple[int, str, str, str]] = []
     if subject_export is not None:
         images, subject_rejects = read_subject_export(subject_export, config.filename_keys)
+    workflows = None
+    early: list[str] = []
+    if workflow_export is not None:
+        workflows = read_workflow_export(workflow_export)
+        early = check_layers(config.layers, workflows, config.workflow_id)
+        for warning in early:
+            print(f"zooheat: warning: {warning}", file=log)
     if workers is None:
         workers = min(len(os.sched_getaffinity(0)), 4)
     if export.stat().st_size < ONE_PROCESS_BELOW:
@@ -184,6 +199,7 @@ def ingest_export(
             offset=offset,
             config=config,
             images=images,
+            workflows=workflows,
             only=None if only_subjects is None else frozenset(only_subjects),
             fast=not exact,
             spool=Path(tmp),
@@ -234,11 +250,12 @@ def ingest_export(
         tool_labels=_tool_labels(totals),
         subject_export_rejects=len(subject_rejects),
         subject_export=None if subject_export is None else str(subject_export),
+        workflow_export=None if workflow_export is None else str(workflow_export),
         settings=config.to_dict(),
     )
     summary.rows_rejected = sum(summary.rejected.values())
     summary.rows_filtered = sum(summary.filtered.values())
-    summary.warnings = ingest_warnings(summary, config)
+    summary.warnings = early + ingest_warnings(summary, config)
     meter.close(summary.rows_read, sum(t.fast for t in totals), scanned)
     if only_subjects is not None:
         return summary  # a repair: the manifest, rejects and summary stay as they are
@@ -395,6 +412,7 @@ def restore_marks(
         outdir,
         config,
         subject_export=recorded.get("subject_export"),
+        workflow_export=recorded.get("workflow_export"),
         progress=False,
         only_subjects=[subject],
         log=log,

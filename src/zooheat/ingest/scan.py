@@ -35,6 +35,7 @@ from zooheat.panoptes import (
     classify,
     parse_row,
 )
+from zooheat.workflows import WorkflowTasks
 
 __all__ = ["ChunkScanner", "ScanPlan", "ScanTotals", "spool_record"]
 
@@ -55,6 +56,8 @@ class ScanPlan:
         Layers and filters.
     images : dict
         Subject id to ``{frame: image file name}``, from a subject export.
+    workflows : WorkflowTasks or None
+        Tool labels by workflow version, from a workflow export.
     only : frozenset of str or None
         Keep only these subjects (a repair of deleted tables); None keeps all.
     fast : bool
@@ -69,6 +72,7 @@ class ScanPlan:
     offset: int
     config: IngestConfig
     images: dict[str, dict[int, str]]
+    workflows: WorkflowTasks | None
     only: frozenset[str] | None
     fast: bool
     spool: Path
@@ -249,7 +253,9 @@ class ChunkScanner:
                     self._reject(line, fields, "row", "not valid UTF-8 text")
                     continue
             try:
-                c = parse_row(fields, self.plan.columns, self.plan.config, self.subjects)
+                c = parse_row(
+                    fields, self.plan.columns, self.plan.config, self.subjects, self.plan.workflows
+                )
             except Filtered as exc:
                 self.totals.filtered[exc.reason] += 1
                 continue
@@ -265,6 +271,7 @@ class ChunkScanner:
         """Classify the clean rows of a split chunk; return the indices of the others."""
         config = self.plan.config
         subjects = self.subjects
+        workflows = self.plan.workflows
         filtered = self.totals.filtered
         note = self.totals.note
         unsure: list[int] = []
@@ -273,7 +280,9 @@ class ChunkScanner:
                 unsure.append(i)
                 continue
             try:
-                c = classify(cells, config, subjects, loads=orjson.loads, checked=True)
+                c = classify(
+                    cells, config, subjects, loads=orjson.loads, checked=True, workflows=workflows
+                )
             except Filtered as exc:
                 filtered[exc.reason] += 1
                 continue
