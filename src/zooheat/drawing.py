@@ -56,27 +56,11 @@ SHAPE_FIELDS = (
 #: Shapes that span the image and so have no point to count.
 UNPLACED_SHAPES = frozenset(("column", "fullWidthLine", "fullHeightLine"))
 
+#: Every numeric field a mark may have: the centre's, those a table keeps, and a fan's
+#: radius and rotation (kept as r and angle).
 _NUMERIC_KEYS = frozenset(
-    (
-        "x",
-        "y",
-        "x_center",
-        "y_center",
-        "r",
-        "radius",
-        "rx",
-        "ry",
-        "angle",
-        "rotation",
-        "width",
-        "height",
-        "x1",
-        "y1",
-        "x2",
-        "y2",
-        "spread",
-    )
-)
+    ("x", "y", "x_center", "y_center", "radius", "rotation", *SHAPE_FIELDS)
+) - {"points"}
 _NON_NEGATIVE = ("r", "radius", "rx", "ry", "width", "height")
 _LINE_KEYS = ("x1", "y1", "x2", "y2")
 _LARGEST = sys.float_info.max
