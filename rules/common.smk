@@ -16,7 +16,13 @@ try:
     from zooheat.fileio import check_writable
     from zooheat.jobs import failed_run_report
     from zooheat.limits import Limits, open_input
-    from zooheat.pipeline import RESULTS, STEPS, overlay_style, step_settings
+    from zooheat.pipeline import (
+        RESULTS,
+        STEPS,
+        overlay_style,
+        step_settings,
+        steps_without_image,
+    )
     from zooheat.summary import SubjectLayer, warnings_digest
     from zooheat.provenance import build_key
     from zooheat.style import FIGURE_FORMATS
@@ -30,6 +36,12 @@ LAYERS = list(config["layers"])
 PANOPTES = config["panoptes"]
 # Subjects and marks come from a Panoptes export when one is configured, else from a table.
 FROM_EXPORT = PANOPTES["export"] is not None
+# The panoptes keys that name the ingest's input files, with what each must be.
+EXPORT_FILES = {
+    "export": "a Panoptes classification export CSV",
+    "subject_export": "a Panoptes subject export CSV",
+    "workflow_export": "a Panoptes workflow export CSV",
+}
 # The file the subjects are listed in, for messages.
 SUBJECTS_SOURCE = PANOPTES["export"] if FROM_EXPORT else config["subjects"]
 INGEST_DIR = f"{RESULTS}/ingest"
@@ -43,6 +55,8 @@ FIGURE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"
 # Each step's settings (a change remakes that step's outputs), the formats of the steps
 # written in several, and zooheat's code and package versions (a change remakes everything).
 SETTINGS = step_settings(config)
+# The steps a subject without an image still gets (the consensus): its marks are kept.
+IMAGELESS_STEPS = steps_without_image(SETTINGS)
 
 
 def at_start(check, *args):
@@ -195,11 +209,7 @@ def check_sources():
             f"{PANOPTES['images']}: not a folder (config panoptes.images); expected the "
             "folder of the subject images"
         )
-    for key, what in (
-        ("export", "a Panoptes classification export CSV"),
-        ("subject_export", "a Panoptes subject export CSV"),
-        ("workflow_export", "a Panoptes workflow export CSV"),
-    ):
+    for key, what in EXPORT_FILES.items():
         if PANOPTES[key] is not None:
             open_input(PANOPTES[key], f"{what} (config panoptes.{key})").close()
 
@@ -275,7 +285,8 @@ def split_by_image(table):
         if missing:
             print(
                 f"zooheat: warning: {len(missing)} subjects have no image (the first: "
-                f"{missing[0][1]}); the others are made, then the run fails listing them "
+                f"{missing[0][1]}): their consensus and summary rows are made, not their "
+                "heat maps; the others are made in full, then the run fails listing them "
                 f"all in {MISSING_IMAGES_LOG} (missing_images: warn lets it succeed)",
                 file=sys.stderr,
             )
@@ -306,6 +317,27 @@ def subject_layers():
         for layer in LAYERS
         if entry[layer] is not None
     ]
+
+
+def marked_layers():
+    """(layer, subject) of every mark table, image or not, sorted by subject: a subject
+    without an image gets the IMAGELESS_STEPS and its summary row, not its heat map. (A
+    subject table's subject that has neither its image nor its mark table is only listed
+    among the missing images.)"""
+    with_image = subjects()
+    return [
+        (layer, subject)
+        for subject, entry in sorted(all_subjects().items())
+        for layer in LAYERS
+        if entry[layer] is not None
+        and (FROM_EXPORT or subject in with_image or os.path.isfile(entry[layer]))
+    ]
+
+
+def image_of(subject):
+    """The subject's image as resolved, or None when it has none."""
+    entry = subjects().get(subject)
+    return None if entry is None else entry["image"]
 
 
 def subject_entry(wildcards):
@@ -405,14 +437,14 @@ _BATCHES = {}
 
 
 def batch_members(layer, batch):
-    """The BatchMembers (subject, image, marks) of one batch and layer, sorted."""
-    table = subjects()
+    """The BatchMembers (subject, image or None, marks) of one batch and layer, sorted."""
+    table = all_subjects()
     if _BATCHES.get("table") is not table:  # deal all subjects once, not once per batch
         dealt = {}
-        for layer_, subject in subject_layers():
+        for layer_, subject in marked_layers():
             entry = table[subject]
             member = BatchMember(
-                subject, entry["image"], entry[layer_], entry["classifications"]
+                subject, image_of(subject), entry[layer_], entry["classifications"]
             )
             dealt.setdefault((layer_, batch_of(subject)), []).append(member)
         _BATCHES.update(table=table, dealt=dealt)
@@ -433,7 +465,7 @@ def batch_job(wildcards):
 def batch_inputs(wildcards):
     members = batch_members(wildcards.layer, wildcards.batch)
     return ingest_input() | {
-        "images": [member.image for member in members],
+        "images": [member.image for member in members if member.image is not None],
         "marks": [member.marks for member in members],
     }
 
@@ -450,10 +482,7 @@ def batch_state(layer, batch):
 def batch_manifests():
     """The manifest of every batch that has subjects: it stands for all their files."""
     return sorted(
-        {
-            batch_manifest(layer, batch_of(subject))
-            for layer, subject in subject_layers()
-        }
+        {batch_manifest(layer, batch_of(subject)) for layer, subject in marked_layers()}
     )
 
 
@@ -475,7 +504,9 @@ def batch_repairs():
             continue  # the batch has not run yet: it makes everything
         layer, batch = Path(manifest).parent.name, Path(manifest).stem
         members = batch_members(layer, batch)
-        missing = missing_outputs(members, layer, FORMATS, _folder_names)
+        missing = missing_outputs(
+            members, layer, FORMATS, _folder_names, imageless=IMAGELESS_STEPS
+        )
         if missing:
             token = repair_token(batch_state(layer, batch), missing)
             repairs.append(f"{RESULTS}/batches/{layer}/{batch}.repair-{token}")
@@ -488,16 +519,18 @@ def batch_repairs():
 def step_targets(name):
     """Input function for a rule that needs every output of a step (e.g. every figure).
 
-    One job per subject: those files. With batches: the batches' manifests, which stand
-    for them, so that no per-subject job is ever scheduled beside the batches.
+    One job per subject: those files (of subjects without an image too, for the steps
+    that need none). With batches: the batches' manifests, which stand for them, so that no
+    per-subject job is ever scheduled beside the batches.
     """
 
     def targets(wildcards):
         if BATCHES:
             return batch_manifests()
+        made = marked_layers() if name in IMAGELESS_STEPS else subject_layers()
         return [
             path
-            for layer, subject in subject_layers()
+            for layer, subject in made
             for path in STEPS[name].paths(layer, subject, FORMATS[name])
         ]
 
@@ -506,13 +539,18 @@ def step_targets(name):
 
 
 def subject_layer_entries():
-    """SubjectLayer of every heat map, for the whole-project tables."""
-    table = subjects()
+    """SubjectLayer of every mark table (image None where the subject has none), for the
+    whole-project tables."""
+    table = all_subjects()
     return [
         SubjectLayer(
-            subject, layer, table[subject][layer], table[subject]["classifications"]
+            subject,
+            layer,
+            table[subject][layer],
+            table[subject]["classifications"],
+            image_of(subject),
         )
-        for layer, subject in subject_layers()
+        for layer, subject in marked_layers()
     ]
 
 
@@ -568,27 +606,26 @@ def all_outputs(wildcards):
     if FROM_EXPORT:  # the ingest itself (a new export reruns it), and its tables
         ingest = rules.ingest.output
         targets += [ingest.manifest, ingest.rejects, ingest.summary]
-        targets += [marks_table(layer, subject) for layer, subject in subject_layers()]
+        targets += [marks_table(layer, subject) for layer, subject in marked_layers()]
     if BATCHES:
         return targets + batch_manifests() + batch_repairs()
-    for layer, subject in subject_layers():
-        targets += subject_outputs(layer, subject)
+    heat_maps = set(subject_layers())
+    for layer, subject in marked_layers():
+        if (layer, subject) in heat_maps:
+            targets += subject_outputs(layer, subject)
+        else:  # no image: its consensus
+            for name in IMAGELESS_STEPS:
+                targets += STEPS[name].paths(layer, subject, FORMATS[name])
     return targets
 
 
 def ingest_inputs(wildcards):
-    inputs = {"export": PANOPTES["export"]}
-    for key in ("subject_export", "workflow_export"):
-        if PANOPTES[key] is not None:
-            inputs[key] = PANOPTES[key]
-    return inputs
+    return {key: PANOPTES[key] for key in EXPORT_FILES if PANOPTES[key] is not None}
 
 
 def ingest_settings():
     return {
-        k: v
-        for k, v in PANOPTES.items()
-        if k not in ("export", "images", "subject_export", "workflow_export")
+        k: v for k, v in PANOPTES.items() if k not in EXPORT_FILES and k != "images"
     }
 
 
@@ -712,11 +749,7 @@ def paper_outputs(wildcards):
 def paper_sources():
     """The run's own inputs the figures' data came from."""
     if FROM_EXPORT:
-        return [
-            PANOPTES[k]
-            for k in ("export", "subject_export", "workflow_export")
-            if PANOPTES[k] is not None
-        ]
+        return list(ingest_inputs(None).values())
     return [config["subjects"]]
 
 

@@ -48,9 +48,9 @@ rule report_figures:
         "../scripts/report_figures.py"
 
 
-# Subjects whose image is missing are left out of everything else; this job, after the
-# others, lists them (results/missing-images.tsv and its log) and fails the run unless
-# missing_images is warn.
+# Subjects whose image is missing get their consensus and summary rows, no heat map nor
+# figure; this job, after the others, lists them (results/missing-images.tsv and its log)
+# and fails the run unless missing_images is warn.
 rule missing_images:
     input:
         unpack(lambda wildcards: ingest_input()),

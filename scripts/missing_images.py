@@ -14,6 +14,7 @@ with snakemake_job(snakemake.log[0]) as log:
     if missing and snakemake.params.policy == "error":
         raise ZooheatError(
             f"{len(missing)} subjects have no image, so no heat map (each listed in "
-            f"{snakemake.log[0]}; the first: {missing[0][1]}); every other subject's files "
-            "are made. Add the images, or set missing_images: warn to accept this."
+            f"{snakemake.log[0]}; the first: {missing[0][1]}); their consensus and summary "
+            "rows are made, and every other subject's files. Add the images, or set "
+            "missing_images: warn to accept this."
         )

@@ -218,3 +218,32 @@ def test_splitting_into_components_gives_the_groups_of_clustering_all_at_once(me
             assert np.array_equal(
                 getattr(result, column), getattr(expected, column), equal_nan=True
             )
+
+
+def test_lines_across_the_image_group_by_their_one_coordinate_and_never_with_points():
+    # five volunteers mark a full-width line near y=40 and a column near x=100; three of
+    # them also click a point at (100, 40), where the two lines cross
+    rows = [(u, "", 40 + k * 0.5, "") for k, u in enumerate(USERS[:5])]
+    rows += [(u, 100 + k * 0.5, "", "") for k, u in enumerate(USERS[:5])]
+    rows += [(u, 100, 40, 0) for u in USERS[:3]]
+    c = consensus_of_marks(marks(*rows), classifications=5)
+    assert len(c) == 3
+    found = {(np.isnan(c.x[k]), np.isnan(c.y[k])): k for k in range(3)}
+    across, column, point = found[True, False], found[False, True], found[False, False]
+    assert (c.y[across], c.x[column]) == (41.0, 101.0)  # medians of 40..42, 100..102
+    assert (c.x[point], c.y[point]) == (100.0, 40.0)
+    assert c.volunteers[[across, column, point]].tolist() == [5, 5, 3]
+    assert c.spread[across] == 0.5 and np.isnan(c.r[across])
+    # each mark's object is one of its own kind
+    labels = c.labels.tolist()
+    assert set(labels[:5]) == {across + 1} and set(labels[5:10]) == {column + 1}
+    assert set(labels[10:]) == {point + 1}
+    # the table writes the missing coordinate as an empty cell and reads it back
+    text = format_consensus(c)
+    assert f"{across + 1},,41.0," in text and f"{column + 1},101.0,," in text
+    # and the same objects whatever the row order
+    again = consensus_of_marks(marks(*reversed(rows)), classifications=5)
+    assert [line.rsplit(",", 1)[0] for line in format_consensus(again).splitlines()] == [
+        line.rsplit(",", 1)[0] for line in text.splitlines()
+    ]
+    assert again.labels[::-1].tolist() == labels

@@ -83,12 +83,19 @@ V2_MARKS = {
         {"points": "0.0 0.0;3.0 0.0;3.0 1.0"},
     ),
 }
-# Marks that have no point to count: kept out of the heat map, counted, never a reject.
-V1_UNPLACED = {
-    "column": {"x": 10, "width": 6},
-    "fullWidthLine": {"y": 12},
-    "fullHeightLine": {"x": 12},
+# Lines across the whole image: one coordinate, the other empty.
+V1_LINES = {
+    "column": ({"x": 10, "width": 6}, ("13.0", ""), {"width": "6.0"}),  # its centre line
+    "fullWidthLine": ({"y": 12}, ("", "12.0"), {}),
+    "fullHeightLine": ({"x": 12}, ("12.0", ""), {}),
 }
+V1_MARKS |= V1_LINES
+V2_MARKS |= {  # the newer front end, should it draw them
+    "column": ({"x": 10, "width": 6}, ("13.0", ""), {}),
+    "fullWidthLine": ({"y": 12}, ("", "12.0"), {}),
+}
+# Marks with no centre to count: kept out of the heat map, counted, never a reject.
+V1_UNPLACED = {}
 V2_UNPLACED = {"graph2dRangeX": {"x": 10, "width": 4}, "someFutureTool": {"angle": 3}}
 
 
@@ -121,7 +128,8 @@ def test_every_tool_gives_its_exact_centre_and_keeps_its_fields(tmp_path, v2):
     for shape in unplaced:
         assert marks_table(out, shape, "101") == []
         assert summary.marks_unplaced[shape] == {shape: 1}
-    assert any(f"layer {shape!r}: 1 marks have no point" in w for w in summary.warnings)
+        assert any(f"layer {shape!r}: 1 marks have no centre" in w for w in summary.warnings)
+    assert len(summary.marks_unplaced) == len(unplaced)
     if not v2:  # Panoptes-Front-End marks carry their tool's label
         assert marks_table(out, "point", "101")[0]["tool_label"] == "Star"
 
@@ -507,3 +515,67 @@ def test_the_readmes_layers_listing_is_what_the_bundled_example_gives():
     proc = run_cli("layers", ROOT / "example" / "classifications.csv")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == shown
+
+
+@pytest.mark.parametrize("renderer", ["quicklook", "matplotlib"])
+def test_columns_and_full_width_lines_are_counted_along_their_line(tmp_path, renderer):
+    """Five volunteers draw a column and a full-width line over a 36x48 image (bins of 6),
+    with two tools, one layer each: the heat map counts a line in every bin it crosses, the
+    consensus finds the line, the figure draws it, the summary counts marks, not bins."""
+    import numpy as np
+    from PIL import Image
+
+    from zooheat.consensus import read_consensus
+    from zooheat.pipeline import STEPS, SubjectData, run_chain, step_settings
+    from zooheat.summary import SubjectLayer, summary_from_files
+
+    rows = []
+    for k, user in enumerate(["ada", "bob", "cyd", "dan", "eve"]):
+        marks = [("column", {"x": 20 + k * 0.25, "width": 4}), ("fullWidthLine", {"y": 30.5})]
+        rows.append(drawing_row(marks, cid=k + 1, user=user))
+    config = IngestConfig(layers=(LayerSpec("columns", "T0", 0), LayerSpec("rows", "T0", 1)))
+    summary, out = run(tmp_path, csv_text(rows), config)
+    assert (summary.rows_used, summary.marks_unplaced) == (5, {})
+    tables = {layer: marks_table(out, layer, "101") for layer in ("columns", "rows")}
+    assert [(m["shape"], m["x"], m["y"]) for m in tables["columns"][:2]] == [
+        ("column", "22.0", ""),
+        ("column", "22.25", ""),
+    ]
+    assert {(m["shape"], m["x"], m["y"]) for m in tables["rows"]} == {("fullWidthLine", "", "30.5")}
+    image = tmp_path / "101.png"
+    Image.fromarray(np.full((36, 48), 128, dtype=np.uint8)).save(image)
+    workflow = {
+        "bin_size": 6,
+        "overlay": {"renderer": renderer, "formats": ["png"], "consensus": True},
+    }
+    settings = step_settings(workflow)
+    formats = {name: step.output_formats(workflow) for name, step in STEPS.items()}
+    results = tmp_path / "results"
+    expected = {"columns": np.zeros((6, 8), dtype=int), "rows": np.zeros((6, 8), dtype=int)}
+    expected["columns"][:, 3] = 5  # x = 22..23: the fourth column of bins, top to bottom
+    expected["rows"][5, :] = 5  # y = 30.5: the last row of bins, edge to edge
+    centres = {"columns": ["22.5", "nan"], "rows": ["nan", "30.5"]}
+    for layer in ("columns", "rows"):
+        marks = out / "marks" / layer / "101.csv"
+        data = SubjectData(
+            "101", layer, image=image, marks=marks, classifications=5, settings=settings
+        )
+        run_chain(data, formats, results=results)
+        assert data.product("histogram").tolist() == expected[layer].tolist()
+        objects = read_consensus(results / "consensus" / layer / "101.csv")
+        assert objects.volunteers.tolist() == [5]
+        assert list(map(str, objects.circles[0, :2].tolist())) == centres[layer]
+        # the figure draws the line in white over the grey image (a quick look: column
+        # x=22 and row y=30, below the caption)
+        if renderer == "quicklook":
+            picture = np.asarray(Image.open(results / "figures" / layer / "101.png"))
+            top = picture.shape[0] - 36
+            line = picture[top:, 22] if layer == "columns" else picture[top + 30, :48]
+            assert (line == 255).all()
+        # the summary counts five marks, all binned, none outside, not the bins they cross
+        (numbers,) = summary_from_files(
+            [SubjectLayer("101", layer, str(marks), 5, str(image))], settings, results=results
+        )
+        assert {k: numbers[k] for k in ("marks", "binned", "outside", "max", "objects")} == {
+            "marks": 5, "binned": 5, "outside": 0, "max": 5, "objects": 1,
+        }  # fmt: skip

@@ -72,11 +72,31 @@ def test_inputs_are_not_modified():
     assert np.array_equal(counts, counts_before)
 
 
+def test_a_line_across_the_image_counts_in_every_bin_it_crosses():
+    # a 13x20 image, bins of 6: 3 rows (the last 1 pixel high) and 4 columns (the last 2
+    # wide). Two columns' centre lines at x=7 and x=19.5 (the narrow last column), a
+    # full-width line at y=12.5 (the last row), one point, and lines beyond the image.
+    nan = np.nan
+    x = [7.0, 19.5, nan, 3.0, 21.0, nan]
+    y = [nan, nan, 12.5, 3.0, nan, -1.0]
+    h = histogram_of_marks(x, y, (13, 20), 6)
+    expected = np.zeros((3, 4), dtype=int)
+    expected[:, 1] += 1  # x=7: every bin of column 1
+    expected[:, 3] += 1  # x=19.5
+    expected[2, :] += 1  # y=12.5: every bin of row 2
+    expected[0, 0] += 1  # the point
+    assert h.counts.tolist() == expected.tolist()
+    assert (h.binned, h.outside) == (4, 2)
+    # points alone give what they gave before, bin for bin
+    points = histogram_of_marks([3.0, 7.0], [3.0, 12.5], (13, 20), 6)
+    assert points.counts.tolist() == [[1, 0, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0]]
+
+
 @pytest.mark.parametrize(
     ("x", "y", "shape", "bin_size", "error", "text"),
     [
-        ([1.0, np.nan], [1.0, 2.0], (12, 12), 6, ValueError, "index [1]"),
-        ([1.0], [np.inf], (12, 12), 6, ValueError, "NaN or infinity"),
+        ([1.0, np.nan], [1.0, np.nan], (12, 12), 6, ValueError, "no centre at index [1]"),
+        ([1.0], [np.inf], (12, 12), 6, ValueError, "infinity"),
         ([1.0, 2.0], [1.0], (12, 12), 6, ValueError, "equal length"),
         ([1.0], [1.0], (12, 12), 0, ValueError, "bin_size must be >= 1"),
         ([1.0], [1.0], (12, 12), 1.5, TypeError, "whole number"),

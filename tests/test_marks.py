@@ -78,6 +78,7 @@ def test_with_a_header_the_line_is_one_more_than_the_row(tmp_path):
     ("text", "fragment"),
     [
         ("x,y\n1,nan\n", "field 'y': expected a finite number, found 'nan'"),
+        ("user,x,y\nada,,\n", "fields 'x', 'y': both empty; expected a centre"),
         ("x,y\nNaN,1\n", "field 'x': expected a finite number, found 'NaN'"),
         ("1,inf,2\n", "field 'y': expected a finite number, found 'inf'"),
         ("x,y,r\n1,2,-3\n", "field 'r': expected a radius >= 0, found '-3'"),
@@ -157,3 +158,13 @@ def test_write_then_read_gives_the_same_marks(tmp_path):
 
 def test_parse_accepts_any_iterable_of_lines():
     assert len(parse_marks(iter(["x,y", "1,2"]))) == 1
+
+
+def test_a_line_across_the_image_leaves_x_or_y_empty_and_writes_back_the_same(tmp_path):
+    text = "user,x,y,r\nada,13.0,,\nbob,,12.5,\ncyd,1.5,2.0,3.0\n"
+    marks = read_marks(write(tmp_path, text))
+    assert np.isnan(marks.y[0]) and np.isnan(marks.x[1]) and (marks.x[0], marks.y[1]) == (13, 12.5)
+    assert format_marks(marks) == text
+    frame = marks.to_frame()
+    assert frame["y"].isna().tolist() == [True, False, False]
+    assert frame["x"].isna().tolist() == [False, True, False]

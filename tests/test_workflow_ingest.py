@@ -18,6 +18,11 @@ pytestmark = pytest.mark.workflow
 RINGS = "  rings:\n    task: T3\n    tool: 1\n"
 
 
+def summary_rows(results):
+    with open(results / "summary.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
 def one_layer(workdir):
     """Drop the example's rings layer: half the jobs, the same logic."""
     config = workdir / "config" / "config.yaml"
@@ -150,9 +155,14 @@ def test_a_wrong_input_path_stops_the_run_rather_than_keeping_old_results(workfl
     config.write_text(text)
 
 
-def test_missing_images_are_listed_at_once_and_the_others_still_made(workflow_copy):
+@pytest.mark.parametrize("batches", [0, 2], ids=["jobs", "batches"])
+def test_missing_images_are_listed_at_once_and_the_others_still_made(
+    workflow_copy, example_run, batches
+):
     wd = workflow_copy
     one_layer(wd)
+    config = wd / "config" / "config.yaml"
+    config.write_text(config.read_text().replace("batches: 0", f"batches: {batches}"))
     images = wd / "example" / "images"
     gone = ["synthetic-0001.png", "synthetic-0003.png"]
     for name in gone:
@@ -162,14 +172,42 @@ def test_missing_images_are_listed_at_once_and_the_others_still_made(workflow_co
     assert proc.returncode != 0
     assert "zooheat: warning: 2 subjects have no image" in out
     assert "logs/missing_images.log" in out
-    # every other subject has its figure; the two without an image have nothing
-    figures = sorted(p.name for p in (wd / "results" / "figures" / "blobs").iterdir())
-    assert figures == ["15000000.png", "15000002.png"]
+    # every other subject has its figure; the two without an image have no heat map
+    results = wd / "results"
+    for step in ("figures", "histogram", "zoom", "thumbnails"):
+        made = sorted(p.stem for p in (results / step / "blobs").iterdir())
+        assert made == ["15000000", "15000002"], step
     log = (wd / "logs" / "missing_images.log").read_text()
     for subject, name in (("15000001", gone[0]), ("15000003", gone[1])):
         assert f"subject {subject}: image not found: example/images/{name}" in log
-    summary = (wd / "results" / "summary.csv").read_text()
-    assert "15000001" not in summary and "15000000" in summary
+    # but their marks are kept: their consensus is the one they get with their image,
+    # and their summary rows the same, but for the heat map's numbers
+    for subject in ("15000001", "15000003"):
+        consensus = f"consensus/blobs/{subject}.csv"
+        made = example_run / "results" / consensus
+        assert (results / consensus).read_bytes() == made.read_bytes()
+    rows = {r["subject"]: r for r in summary_rows(results)}
+    full = {r["subject"]: r for r in summary_rows(example_run / "results") if r["layer"] == "blobs"}
+    assert sorted(rows) == sorted(full)
+    for subject, row in rows.items():
+        if subject in ("15000001", "15000003"):
+            heat_map = ("binned", "outside", "max")
+            assert all(row[k] == "" for k in heat_map) and int(row["marks"]) > 10
+            assert {k: v for k, v in row.items() if k not in heat_map} == {
+                k: v for k, v in full[subject].items() if k not in heat_map
+            }
+        else:
+            assert row == full[subject]
+    # the table of all marks holds theirs too, with their objects
+    import pandas as pd
+
+    marks = pd.read_parquet(results / "marks.parquet")
+    assert set(marks["subject"]) == set(full)
+    # the gallery lists them without a figure; the report's sample leaves them out
+    page = (results / "gallery" / "index.html").read_text()
+    assert page.count('"figure":null') == 2
+    sample = sorted(p.name for p in (results / "report" / "figures").glob("*.png"))
+    assert sample == ["blobs-15000000.png", "blobs-15000002.png"]
 
     # accepted: the run succeeds and the list stays in results/
     config = wd / "config" / "config.yaml"
@@ -186,6 +224,11 @@ def test_missing_images_are_listed_at_once_and_the_others_still_made(workflow_co
     snakemake(wd)
     assert len(list((wd / "results" / "figures" / "blobs").iterdir())) == 4
     assert (wd / "results" / "missing-images.tsv").read_text() == "subject\timage\n"
+    assert (results / "summary.csv").read_text().splitlines()[1:] == [
+        line
+        for line in (example_run / "results" / "summary.csv").read_text().splitlines()[1:]
+        if ",blobs," in line
+    ]
 
 
 LAYERS_BY_INDEX = (
@@ -251,6 +294,10 @@ def test_a_subject_the_export_names_no_image_for_keeps_its_marks_and_is_listed(w
         assert (results / "ingest" / "marks" / "blobs" / f"{subject}.csv").stat().st_size > 200
     assert (results / "figures" / "blobs" / "15000003.png").is_file()
     assert not (results / "figures" / "blobs" / "15000002.png").exists()
+    # the subject without an image keeps its consensus and its summary row
+    assert (results / "consensus" / "blobs" / "15000002.csv").read_text().count("\n") > 1
+    (row,) = [r for r in summary_rows(results) if r["subject"] == "15000002"]
+    assert int(row["objects"]) > 0 and row["max"] == ""
     missing = (wd / "logs" / "missing_images.log").read_text().splitlines()
     assert missing[0] == (
         "subject 15000002: image not found: no image file name (its keys: 'retired', "

@@ -19,7 +19,16 @@ from typing import IO, Any, NamedTuple
 from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
 from zooheat.limits import DEFAULT_LIMITS, Limits, open_input
-from zooheat.pipeline import RESULTS, STEPS, SubjectData, chain_outputs, fact_names, run_chain
+from zooheat.pipeline import (
+    RESULTS,
+    STEPS,
+    SubjectData,
+    chain_outputs,
+    fact_names,
+    run_chain,
+    steps_without_image,
+    subject_facts,
+)
 from zooheat.provenance import build_key
 
 __all__ = [
@@ -39,7 +48,8 @@ class BatchMember(NamedTuple):
     """One subject of a batch, with its files for the batch's layer."""
 
     subject: str
-    image: str
+    #: None: the subject has no image, so it gets only the steps that need none
+    image: str | None
     marks: str
     #: volunteers who classified it (None: unknown)
     classifications: int | None = None
@@ -53,8 +63,10 @@ class BatchRow(NamedTuple):
     made: bool
 
 
-def _read(path: PathLike, limits: Limits) -> bytes:
+def _read(path: PathLike | None, limits: Limits) -> bytes:
     """Return a member's input file (for its key), or nothing if it is unusable."""
+    if path is None:
+        return b"\0no file"  # not the bytes of any file: an image that appears is new
     try:
         with open_input(path, "an input", max_mb=max(limits.image_mb, limits.marks_mb)) as f:
             return f.read()
@@ -119,8 +131,10 @@ def run_batch(
         known = {}
     rows: list[BatchRow] = []
     failures: list[str] = []
+    imageless = steps_without_image(settings)
     for member in members:
-        outputs = chain_outputs(layer, member.subject, formats, results)
+        steps = list(STEPS) if member.image is not None else imageless
+        outputs = chain_outputs(layer, member.subject, formats, results, steps)
         key = hashlib.sha256(
             b"\0".join(
                 [
@@ -145,9 +159,8 @@ def run_batch(
             limits=limits,
         )
         try:
-            done = run_chain(data, formats, results=results)
-            facts = {"classifications": member.classifications}
-            facts |= {k: v for name in STEPS for k, v in data.facts(name).items()}
+            done = run_chain(data, formats, results=results, steps=steps)
+            facts = {"classifications": member.classifications} | subject_facts(data, steps)
         except ZooheatError as exc:
             failures.append(f"{member.subject}: {exc}")
             known.pop(member.subject, None)
@@ -182,15 +195,18 @@ def missing_outputs(
     formats: Mapping[str, Sequence[str]],
     listing: Callable[[str], frozenset[str]],
     results: PathLike = RESULTS,
+    imageless: Sequence[str] = (),
 ) -> list[str]:
     """Return the members' output paths that are not on disk.
 
     ``listing(folder)`` gives the names in a folder: one listing per folder serves every
-    subject, where checking each file would cost a system call per file.
+    subject, where checking each file would cost a system call per file. A member without
+    an image has only the outputs of ``imageless`` (:func:`steps_without_image`).
     """
     missing = []
     for member in members:
-        for path in chain_outputs(layer, member.subject, formats, results):
+        steps = None if member.image is not None else imageless
+        for path in chain_outputs(layer, member.subject, formats, results, steps):
             folder, _, name = path.rpartition("/")
             if name not in listing(folder):
                 missing.append(path)

@@ -19,6 +19,9 @@ The method (chosen by measurement, ``benchmarks/consensus.py``; README, *Consens
    distance of its marks from the centre.
 
 Coordinates are the mark table's: image pixels, x the column, y the row, origin top-left.
+A line across the image (x or y NaN: a column, a full-height or full-width line) is grouped
+only with lines of its direction, by its one coordinate; its object's other coordinate is
+NaN (empty in the table), and the figures draw it as a line.
 The result does not depend on the order of the marks: they are sorted first.
 """
 
@@ -247,6 +250,11 @@ def _one_per_volunteer(
     return first
 
 
+def _nan_last(value: float) -> tuple[bool, float]:
+    """Sort key of a coordinate: a line's missing one (NaN) after every number."""
+    return (True, 0.0) if math.isnan(value) else (False, value)
+
+
 def consensus_of_marks(
     marks: Marks,
     *,
@@ -300,8 +308,14 @@ def consensus_of_marks(
     volunteer = np.fromiter(map(number_of.__getitem__, who), np.int64, n)
     radius = marks.r.copy()
     radius[np.isnan(radius)] = 0.0
-    order = np.lexsort((radius, marks.y, marks.x, volunteer))
-    x, y, radius, volunteer = marks.x[order], marks.y[order], radius[order], volunteer[order]
+    # A line across the image has one coordinate: 0 stands for the other while grouping,
+    # and lines join only lines of their direction (kind 1: no y, 2: no x; points 0).
+    no_x, no_y = np.isnan(marks.x), np.isnan(marks.y)
+    lines = bool(no_x.any() or no_y.any())
+    kind = no_y.astype(np.int64) + 2 * no_x.astype(np.int64)
+    order = np.lexsort((radius, np.nan_to_num(marks.y), np.nan_to_num(marks.x), kind, volunteer))
+    x, y = np.nan_to_num(marks.x[order]), np.nan_to_num(marks.y[order])
+    radius, volunteer, kind = radius[order], volunteer[order], kind[order]
     i, j = _upper(n)
     size = np.maximum(radius, settings.min_radius)
     where = x + 1j * y  # as complex numbers: one subtraction and abs, twice hypot's speed
@@ -311,6 +325,8 @@ def consensus_of_marks(
     # Two marks of one volunteer never join, unless they are closer than `link`: a double
     # click, sorted out in each group below.
     apart = (volunteer[i] == volunteer[j]) & (distance > settings.link)
+    if lines:
+        distance = np.where(kind[i] == kind[j], distance, _APART)
     groups = _groups(distance, apart, n, settings)
 
     # Groups of enough volunteers are objects. A few dozen marks: plain Python is quicker
@@ -329,8 +345,11 @@ def consensus_of_marks(
         if len(first) < least:
             continue
         cx, cy = _median([xs[i] for i in first]), _median([ys[i] for i in first])
+        ox, oy = cx, cy  # where the spread is measured from (a line's 0 stands for none)
+        if lines and kind[first[0]]:  # a line: its other coordinate is none
+            cx, cy = (cx, math.nan) if kind[first[0]] == 1 else (math.nan, cy)
         cr = _median([rs[i] for i in first if rs[i] > 0])  # radius 0 says nothing of size
-        spread = _median([math.hypot(xs[i] - cx, ys[i] - cy) for i in first])
+        spread = _median([math.hypot(xs[i] - ox, ys[i] - oy) for i in first])
         # Kept at the precision the table is written with, so that a consensus read back
         # from its file gives the same numbers as the one computed.
         objects.append(
@@ -344,7 +363,7 @@ def consensus_of_marks(
             )
         )
     # Number the objects by volunteers (most first), then by centre.
-    objects.sort(key=lambda o: (-o[0], o[1], o[2]))
+    objects.sort(key=lambda o: (-o[0], _nan_last(o[1]), _nan_last(o[2])))
     labels = [0] * n
     for k, obj in enumerate(objects, start=1):
         for i in obj[5]:

@@ -25,10 +25,19 @@ freehandLine (``pathX, pathY``)             the centroid of the path, each segme
                                             its length
 ==========================================  ===============================================
 
-A mark that has no point centre (a ``column``, ``fullWidthLine`` or ``fullHeightLine``, which
-span the whole image; a tool this module does not know) is *unplaced*: it is counted, never
-a reason to reject its classification. A mark whose numbers are broken (not finite, a
-negative size) is: see :func:`mark_geometry`.
+Three shapes span the whole image, so their centre is a line, not a point: one coordinate
+of the centre is None (an empty cell in the mark table), and the heat map counts the mark in
+every bin the line crosses (:mod:`zooheat.histogram`):
+
+==========================================  ===============================================
+column                                      its centre line ``x + width / 2`` (no y)
+fullHeightLine                              ``x`` (no y)
+fullWidthLine                               ``y`` (no x)
+==========================================  ===============================================
+
+A mark of a tool this module does not know, with no centre it can tell, is *unplaced*: it is
+counted, never a reason to reject its classification. A mark whose numbers are broken (not
+finite, a negative size) is: see :func:`mark_geometry`.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-__all__ = ["SHAPE_FIELDS", "UNPLACED_SHAPES", "BadMark", "centroid", "mark_geometry"]
+__all__ = ["LINE_SHAPES", "SHAPE_FIELDS", "BadMark", "centroid", "mark_geometry"]
 
 #: The shape's own fields that a mark table keeps, in its column order, after x and y.
 SHAPE_FIELDS = (
@@ -53,8 +62,8 @@ SHAPE_FIELDS = (
     "spread",
     "points",
 )
-#: Shapes that span the image and so have no point to count.
-UNPLACED_SHAPES = frozenset(("column", "fullWidthLine", "fullHeightLine"))
+#: Shapes that span the image, so that their centre is a line: the coordinate they give.
+LINE_SHAPES = {"column": "x", "fullHeightLine": "x", "fullWidthLine": "y"}
 
 #: Every numeric field a mark may have: the centre's, those a table keeps, and a fan's
 #: radius and rotation (kept as r and angle).
@@ -199,7 +208,8 @@ def mark_geometry(mark: dict[str, Any]) -> tuple:
     -------
     tuple
         ``(x, y, r, rx, ry, angle, width, height, x1, y1, x2, y2, spread, points, shape)``:
-        the centre (x and y None when the mark is unplaced), each field of
+        the centre (x or y None for a line across the image, both when the mark is
+        unplaced), each field of
         :data:`SHAPE_FIELDS` or None (``points`` as text ``"x y;x y;..."``), and the shape
         (``toolType``, or told by the fields).
 
@@ -215,7 +225,7 @@ def mark_geometry(mark: dict[str, Any]) -> tuple:
     ((5.0, 2.0), 'line')
     >>> column = mark_geometry({"tool": 2, "x": 10, "width": 6})
     >>> column[:2], column[-1]
-    ((None, None), 'column')
+    ((13.0, None), 'column')
     """
     numbers: dict[str, float] = {}
     negative = False
@@ -276,8 +286,12 @@ def mark_geometry(mark: dict[str, Any]) -> tuple:
             if len(_INFERRED) > 256:
                 _INFERRED.clear()
             _INFERRED[layout] = shape
-    if shape in UNPLACED_SHAPES:
+    if shape in LINE_SHAPES:
         x = y = None
+        if LINE_SHAPES[shape] == "y":
+            y = get("y")
+        elif (x := get("x")) is not None and width is not None:
+            x += width / 2  # a column's centre line
     if r is None:
         r = get("radius")
     if angle is None:

@@ -23,6 +23,7 @@ from zooheat.pipeline import RESULTS, STEPS
 __all__ = [
     "GALLERY_COLUMNS",
     "gallery_html",
+    "has_heat_map",
     "read_summary",
     "report_sample",
     "write_gallery",
@@ -113,8 +114,9 @@ function draw() {
   const part = shown.slice(page * PAGE, (page + 1) * PAGE);
   body.innerHTML = part.map(r =>
     '<tr data-subject="' + escape(r.subject) + '" data-layer="' + escape(r.layer) + '">' +
-    '<td class="thumb"><a href="' + escape(r.figure) + '"><img loading="lazy" alt="' +
-    escape(r.subject + " " + r.layer) + '" src="' + escape(r.thumbnail) + '"></a></td>' +
+    (r.figure === null ? '<td class="thumb text">no image</td>' :
+     '<td class="thumb"><a href="' + escape(r.figure) + '"><img loading="lazy" alt="' +
+     escape(r.subject + " " + r.layer) + '" src="' + escape(r.thumbnail) + '"></a></td>') +
     columns.map(([key]) => '<td class="' + (key === "subject" || key === "layer" ? "text" : "") +
       '">' + escape(cell(r, key)) + "</td>").join("") + "</tr>").join("");
   const first = shown.length ? page * PAGE + 1 : 0;
@@ -159,6 +161,15 @@ def read_summary(path: PathLike) -> list[dict[str, Any]]:
         ]
 
 
+def has_heat_map(row: Mapping[str, Any]) -> bool:
+    """Whether a summary row's subject has a heat map and figures (its image was there).
+
+    A subject without an image has the summary's numbers of its marks and consensus, and
+    its heat map's (``binned``, ``outside``, ``max``) empty.
+    """
+    return row.get("binned") not in (None, "")
+
+
 def _relative(path: str, start: str) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
@@ -177,7 +188,7 @@ def gallery_html(
 
     Examples
     --------
-    >>> page = gallery_html([{"subject": "1", "layer": "blobs", "objects": 2}],
+    >>> page = gallery_html([{"subject": "1", "layer": "blobs", "objects": 2, "binned": 5}],
     ...                     figure_format="png")
     >>> "../thumbnails/blobs/1.webp" in page and "../figures/blobs/1.png" in page
     True
@@ -189,10 +200,11 @@ def gallery_html(
         (thumb,) = STEPS["thumbnail"].paths(layer, subject, results=results)
         (figure,) = STEPS["overlay"].paths(layer, subject, [figure_format], results=results)
         entry = {key: row.get(key) for key, _ in GALLERY_COLUMNS}
+        made = has_heat_map(row)
         entry |= {
             "order": number,
-            "thumbnail": _relative(thumb, folder),
-            "figure": _relative(figure, folder),
+            "thumbnail": _relative(thumb, folder) if made else None,
+            "figure": _relative(figure, folder) if made else None,
         }
         data.append(entry)
     layers = sorted({str(row["layer"]) for row in rows})
@@ -250,19 +262,21 @@ def write_gallery(
 def report_sample(rows: Sequence[Mapping[str, Any]], count: int) -> list[tuple[str, str]]:
     """Pick the figures a report shows: ``(layer, subject)``, the most contested first.
 
-    Ties (and subjects without a contested score) go by the summary's order. The gallery
-    shows every figure; a report of 10^5 figures would be gigabytes.
+    Ties (and subjects without a contested score) go by the summary's order; subjects
+    without an image (no figure) are left out. The gallery shows every figure; a report of
+    10^5 figures would be gigabytes.
 
     Examples
     --------
-    >>> rows = [{"subject": "1", "layer": "a", "contested": 0.2},
-    ...         {"subject": "2", "layer": "a", "contested": 0.9},
-    ...         {"subject": "3", "layer": "a", "contested": None}]
+    >>> rows = [{"subject": "1", "layer": "a", "contested": 0.2, "binned": 4},
+    ...         {"subject": "2", "layer": "a", "contested": 0.9, "binned": 9},
+    ...         {"subject": "3", "layer": "a", "contested": None, "binned": 0},
+    ...         {"subject": "4", "layer": "a", "contested": 1.0, "binned": None}]
     >>> report_sample(rows, 2)
     [('a', '2'), ('a', '1')]
     """
     ranked = sorted(
-        enumerate(rows),
+        ((k, row) for k, row in enumerate(rows) if has_heat_map(row)),
         key=lambda item: (
             item[1].get("contested") is None,
             -(item[1].get("contested") or 0),

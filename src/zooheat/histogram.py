@@ -10,6 +10,9 @@ Edges, exactly as ``numpy.histogram2d`` with ``range=((0, rows), (0, cols))``:
 - A mark on the image's far edge (``x == cols`` or ``y == rows``) counts in the last bin.
 - A mark with ``x < 0``, ``x > cols``, ``y < 0`` or ``y > rows`` is outside the image: it is not
   binned, and it is counted in :attr:`Histogram.outside`.
+- A mark with no ``y`` (NaN) is a line across the whole image at its ``x`` (a column, a
+  full-height line): it counts once in every bin of the column of bins it lies in; one with
+  no ``x`` counts once in every bin of its row of bins. A point counts in one bin.
 - When the image size is not a multiple of ``bin_size`` the last row or column of bins is
   narrower: it holds only the image pixels left over (``cols % bin_size`` of them), so no part
   of the image is lost and no bin reaches past it. The zoomed array is cropped to match.
@@ -84,7 +87,8 @@ class Histogram:
         ``(bin rows, bin cols)`` counts; dtype is the smallest unsigned integer type that
         holds the largest count (``uint8`` up to 255).
     binned : int
-        Marks counted in a bin (``counts.sum()``).
+        Marks counted (``counts.sum()`` when every mark is a point; a line across the
+        image adds one to each bin it crosses).
     outside : int
         Marks whose centre lies outside the image; not binned.
     """
@@ -102,7 +106,8 @@ def histogram_of_marks(
     Parameters
     ----------
     x, y : array_like
-        Mark centres in image pixels: x is the column, y the row, origin top-left.
+        Mark centres in image pixels: x is the column, y the row, origin top-left. NaN in
+        one of them: a line across the image at the other (counted in each bin it crosses).
     image_shape : tuple of int
         ``(rows, cols)`` of the image the marks were made on.
     bin_size : int
@@ -117,14 +122,17 @@ def histogram_of_marks(
     Raises
     ------
     ValueError
-        ``x`` and ``y`` differ in length, are not 1-D, or hold NaN or infinity (at the
-        indices named).
+        ``x`` and ``y`` differ in length, are not 1-D, hold infinity, or are both NaN
+        for a mark (at the indices named).
 
     Examples
     --------
     >>> h = histogram_of_marks([0.0, 5.9, 6.0, 12.0, -1.0], [0, 0, 0, 12, 3], (12, 12), 6)
     >>> h.counts.tolist(), h.binned, h.outside
     ([[2, 1], [0, 1]], 4, 1)
+    >>> nan = float("nan")  # a line at x = 7 (column of bins 1), one at y = 2 (row 0)
+    >>> histogram_of_marks([7.0, nan], [nan, 2.0], (12, 12), 6).counts.tolist()
+    [[1, 2], [0, 1]]
     """
     rows, cols = _image_shape(image_shape)
     n_rows, n_cols = scan_grid_shape((rows, cols), bin_size)
@@ -134,11 +142,15 @@ def histogram_of_marks(
         raise ValueError(
             f"x and y must be 1-D and of equal length, got shapes {xs.shape} and {ys.shape}"
         )
-    bad = np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys)))
+    no_x, no_y = np.isnan(xs), np.isnan(ys)
+    bad = np.flatnonzero(np.isinf(xs) | np.isinf(ys) | (no_x & no_y))
     if bad.size:
         raise ValueError(
-            f"mark centres must be finite numbers; NaN or infinity at index {bad[:10].tolist()}"
+            "mark centres must be finite numbers (one of x, y NaN for a line across the "
+            f"image); infinity or no centre at index {bad[:10].tolist()}"
         )
+    if no_x.any() or no_y.any():
+        return _histogram_with_lines(xs, ys, (rows, cols), (n_rows, n_cols), bin_size)
     inside = (xs >= 0) & (xs <= cols) & (ys >= 0) & (ys <= rows)
     # floor(v / bin_size), with the far edge (v == size) folded into the last bin.
     col_index = np.minimum((xs[inside] // bin_size).astype(np.intp), n_cols - 1)
@@ -148,6 +160,35 @@ def histogram_of_marks(
     counts = flat.reshape(n_rows, n_cols).astype(_count_dtype(maximum))
     binned = int(inside.sum())
     return Histogram(counts=counts, binned=binned, outside=int(xs.size - binned))
+
+
+def _histogram_with_lines(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    image_shape: tuple[int, int],
+    grid: tuple[int, int],
+    bin_size: int,
+) -> Histogram:
+    """:func:`histogram_of_marks` of marks some of which are lines across the image."""
+    rows, cols = image_shape
+    n_rows, n_cols = grid
+    no_x, no_y = np.isnan(xs), np.isnan(ys)
+    in_x = no_x | ((xs >= 0) & (xs <= cols))
+    in_y = no_y | ((ys >= 0) & (ys <= rows))
+    inside = in_x & in_y
+    col_index = np.minimum((np.where(no_x, 0, xs) // bin_size).astype(np.intp), n_cols - 1)
+    row_index = np.minimum((np.where(no_y, 0, ys) // bin_size).astype(np.intp), n_rows - 1)
+    points = inside & ~no_x & ~no_y
+    flat = np.bincount(
+        row_index[points] * n_cols + col_index[points], minlength=n_rows * n_cols
+    ).reshape(n_rows, n_cols)
+    flat += np.bincount(col_index[inside & no_y], minlength=n_cols)[None, :]  # columns
+    flat += np.bincount(row_index[inside & no_x], minlength=n_rows)[:, None]  # rows
+    maximum = int(flat.max()) if flat.size else 0
+    binned = int(inside.sum())
+    return Histogram(
+        counts=flat.astype(_count_dtype(maximum)), binned=binned, outside=int(xs.size - binned)
+    )
 
 
 def zoom_to_image(counts: np.ndarray, image_shape: tuple[int, int], bin_size: int) -> np.ndarray:

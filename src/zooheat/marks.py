@@ -17,6 +17,8 @@ the line, the field and what was expected; nothing is dropped silently):
 - UTF-8, with or without a byte-order mark; blank lines are not rows and are skipped.
 - An empty file, or a header with no rows, is a valid table of zero marks.
 - ``x`` and ``y`` must be finite numbers; ``r``, when not empty, a finite number >= 0.
+  One of ``x``, ``y`` may be empty (not both): the mark is a line across the whole image, at
+  that ``x`` (a column, a full-height line) or that ``y`` (a full-width line).
 - Every row has as many fields as the header (headerless: 2 or 3, the same on every row).
 """
 
@@ -48,7 +50,8 @@ class Marks:
     Attributes
     ----------
     x, y : numpy.ndarray
-        float64 centres in image pixels: x = column, y = row, origin top-left.
+        float64 centres in image pixels: x = column, y = row, origin top-left; NaN in one
+        of them for a line across the image at the other.
     r : numpy.ndarray
         float64 radius in image pixels, NaN where the mark has none.
     extra : dict of str to tuple of str
@@ -75,16 +78,16 @@ class Marks:
     def to_arrow(self) -> Any:
         """Return the table as a :class:`pyarrow.Table`, with typed columns.
 
-        The extra columns first, then ``x``, ``y``, ``r`` (float64, ``r`` null where the
-        mark has none). Columns the ingest writes get their types (ids and tool indices
+        The extra columns first, then ``x``, ``y``, ``r`` (float64, null where the mark
+        has none). Columns the ingest writes get their types (ids and tool indices
         int64, shape fields float64); other columns, and any whose cells do not all convert,
         stay text. Empty cells are null.
         """
         import pyarrow as pa
 
         columns = {name: _typed(name, values) for name, values in self.extra.items()}
-        columns["x"] = pa.array(self.x, pa.float64())
-        columns["y"] = pa.array(self.y, pa.float64())
+        columns["x"] = pa.array(self.x, pa.float64(), from_pandas=True)
+        columns["y"] = pa.array(self.y, pa.float64(), from_pandas=True)
         columns["r"] = pa.array(self.r, pa.float64(), from_pandas=True)  # NaN -> null
         return pa.table(columns)
 
@@ -236,8 +239,14 @@ def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
                     f"({names_excerpt(header or [])}), found {len(fields)}"
                 )
             where = {"source": source, "line": line, "row": row}
-            xs.append(_number(fields[columns["x"]], name="x", **where))
-            ys.append(_number(fields[columns["y"]], name="y", **where))
+            x_text, y_text = fields[columns["x"]].strip(), fields[columns["y"]].strip()
+            if not x_text and not y_text:
+                raise MarksError(
+                    f"{source}, line {line} (data row {row}), fields 'x', 'y': both empty; "
+                    "expected a centre (x and y), or one of them for a line across the image"
+                )
+            xs.append(_number(x_text, name="x", **where) if x_text else math.nan)
+            ys.append(_number(y_text, name="y", **where) if y_text else math.nan)
             r_text = fields[columns["r"]].strip() if "r" in columns else ""
             if r_text:
                 radius = _number(r_text, name="r", **where)
@@ -305,9 +314,7 @@ def format_marks(marks: Marks) -> str:
         writer.writerow(
             [
                 *(c[i] for c in columns),
-                repr(float(marks.x[i])),
-                repr(float(marks.y[i])),
-                "" if math.isnan(r) else repr(float(r)),
+                *("" if math.isnan(v) else repr(float(v)) for v in (marks.x[i], marks.y[i], r)),
             ]
         )
     return out.getvalue()

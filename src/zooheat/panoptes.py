@@ -18,9 +18,10 @@ separate annotations carrying a ``markIndex`` (not marks).
 
 Every mark of a configured layer becomes one row of its subject's mark table
 (:data:`MARK_COLUMNS`), with its *centre* in ``x, y``, in the pixels of the subject image as
-uploaded: x is the column, y the row, origin top-left. A mark of a tool in no layer is not
-looked at; a layer's mark with no point centre (a column, a full-width line, a tool not
-known) is counted as unplaced, never a reason to reject its classification.
+uploaded: x is the column, y the row, origin top-left (a column or a full-height line gives
+x alone, a full-width line y alone: the line it draws across the image). A mark of a tool
+in no layer is not looked at; a layer's mark with no centre (a tool not known) is counted as
+unplaced, never a reason to reject its classification.
 """
 
 from __future__ import annotations
@@ -146,13 +147,16 @@ def frame_unit(subject: str, frame: int) -> str:
 def unit_subject(unit: str) -> tuple[str, int]:
     """Split what :func:`frame_unit` named into the subject id and the frame.
 
+    Only a Panoptes subject id (a number) has frames: a subject table's own id such as
+    ``scan_f2`` is a subject of its own.
+
     Examples
     --------
-    >>> unit_subject("15000000_f1"), unit_subject("15000000")
-    (('15000000', 1), ('15000000', 0))
+    >>> unit_subject("15000000_f1"), unit_subject("15000000"), unit_subject("scan_f2")
+    (('15000000', 1), ('15000000', 0), ('scan_f2', 0))
     """
     subject, sep, frame = unit.rpartition("_f")
-    if sep and subject and frame.isdigit() and frame.isascii():
+    if sep and subject.isdigit() and subject.isascii() and frame.isdigit() and frame.isascii():
         return subject, int(frame)
     return unit, 0
 
@@ -671,7 +675,7 @@ class MarkNotes(NamedTuple):
 
     ``labels`` holds ``(task, tool index, tool label)`` of every mark in a configured task
     that carries a label; ``unplaced`` holds ``(layer index, shape)`` of every layer's mark
-    with no point centre; ``answers`` the configured tasks whose value held answers, not marks.
+    with no centre; ``answers`` the configured tasks whose value held answers, not marks.
     """
 
     labels: list[tuple[str, int, str]]
@@ -765,7 +769,7 @@ def marks_of_annotations(
                 geometry = mark_geometry(mark)
             except BadMark as exc:
                 raise Rejected("annotations", f"task {task} mark {n} {exc}") from None
-            if geometry[0] is None or geometry[1] is None:
+            if geometry[0] is None and geometry[1] is None:
                 if notes is not None:
                     notes.unplaced.extend((layer, geometry[-1]) for layer in targets)
                 continue

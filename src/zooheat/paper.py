@@ -309,7 +309,7 @@ def paper_figure(
     style : PaperStyle, optional
     circles : numpy.ndarray, optional
         ``(n, 3)`` ``x, y, r`` of consensus objects, drawn over panel a when
-        ``style.consensus``.
+        ``style.consensus`` (a dashed line across it where ``x`` or ``y`` is NaN).
 
     Returns
     -------
@@ -381,6 +381,10 @@ def paper_figure(
         heat_ax.tick_params(labelleft=False)
         if style.consensus and circles is not None:
             for x, y, r in np.asarray(circles, dtype=float):
+                if np.isnan(x) or np.isnan(y):  # a line across the image
+                    line = scan_ax.axhline if np.isnan(x) else scan_ax.axvline
+                    line(y if np.isnan(x) else x, color="white", linewidth=0.8, linestyle="--")
+                    continue
                 if np.isfinite(r) and r > 0:
                     scan_ax.add_patch(
                         Circle((x, y), r, fill=False, edgecolor="white", linewidth=0.8)

@@ -77,6 +77,8 @@ __all__ = [
     "run_chain",
     "run_step",
     "step_settings",
+    "steps_without_image",
+    "subject_facts",
     "write_outputs",
 ]
 
@@ -337,7 +339,14 @@ def _histogram(data: SubjectData, settings: Settings) -> StepResult:
 
 def _histogram_facts(data: SubjectData) -> dict[str, Any]:
     counts = data.product("histogram")
-    binned = int(counts.sum())
+    marks = data.marks
+    if np.isnan(marks.x).any() or np.isnan(marks.y).any():
+        # a line across the image counts in every bin it crosses: the marks binned are
+        # told by the image's size (its header), not by the sum of the counts
+        bin_size = data.settings["histogram"]["bin_size"]
+        binned = histogram_of_marks(marks.x, marks.y, data.image_size, bin_size).binned
+    else:
+        binned = int(counts.sum())
     return {
         "marks": len(data.marks),
         "binned": binned,
@@ -609,6 +618,37 @@ def step_settings(config: Settings) -> dict[str, dict[str, Any]]:
     return {name: step.settings(config) for name, step in STEPS.items()}
 
 
+def steps_without_image(settings: Mapping[str, Settings]) -> tuple[str, ...]:
+    """Return the steps that read no image, not even through an earlier step's product.
+
+    A subject whose image is missing still gets these (the consensus, with the default
+    steps), and its summary row their facts; the others (heat map, figures) need the image.
+
+    Examples
+    --------
+    >>> steps_without_image(step_settings({"bin_size": 6, "overlay": {"formats": ["png"]}}))
+    ('consensus',)
+    """
+    free: list[str] = []
+    for name, step in STEPS.items():
+        reads = step.reads(settings[name])
+        if "image" not in reads and all(r in free for r in reads if r in STEPS):
+            free.append(name)
+    return tuple(free)
+
+
+def subject_facts(data: SubjectData, steps: Sequence[str]) -> dict[str, Any]:
+    """Return the facts of ``steps`` for one subject, and always its number of marks.
+
+    The marks are counted from the mark table itself, so that a subject without an image
+    (no histogram step) still has them; its heat map's facts are left out (empty cells).
+    """
+    facts: dict[str, Any] = {"marks": len(data.marks)}
+    for name in steps:
+        facts |= data.facts(name)
+    return facts
+
+
 def fact_names() -> list[str]:
     """Return the names of every step's facts, in chain order (the summary's columns)."""
     return [name for step in STEPS.values() for name in step.facts]
@@ -728,8 +768,9 @@ def run_chain(
     formats: Mapping[str, Sequence[str]],
     *,
     results: PathLike = RESULTS,
+    steps: Sequence[str] | None = None,
 ) -> list[StepResult]:
-    """Run every step for one subject and layer in this process and write all its outputs.
+    """Run every step (or ``steps``) for one subject and layer in this process; write them.
 
     Parameters
     ----------
@@ -739,26 +780,35 @@ def run_chain(
         Formats by step name, for the steps written in several formats.
     results : path-like
         The results folder.
+    steps : sequence of str, optional
+        The steps to run (e.g. :func:`steps_without_image` for a subject without an
+        image); by default all.
 
     Returns
     -------
     list of StepResult
-        One per step, in chain order.
+        One per step run, in chain order.
     """
+    names = [name for name in STEPS if steps is None or name in steps]
     targets = {
-        name: step.paths(data.layer, data.subject, formats.get(name, ()), results)
-        for name, step in STEPS.items()
+        name: STEPS[name].paths(data.layer, data.subject, formats.get(name, ()), results)
+        for name in names
     }
     write_outputs(data, targets)
-    return [data.result(name) for name in STEPS]
+    return [data.result(name) for name in names]
 
 
 def chain_outputs(
-    layer: str, subject: str, formats: Mapping[str, Sequence[str]], results: PathLike = RESULTS
+    layer: str,
+    subject: str,
+    formats: Mapping[str, Sequence[str]],
+    results: PathLike = RESULTS,
+    steps: Sequence[str] | None = None,
 ) -> list[str]:
-    """Return every step's output paths for one subject and layer, in chain order."""
+    """Return the output paths of every step (or of ``steps``) for one subject and layer."""
     return [
         path
-        for step in STEPS.values()
-        for path in step.paths(layer, subject, formats.get(step.name, ()), results)
+        for name, step in STEPS.items()
+        if steps is None or name in steps
+        for path in step.paths(layer, subject, formats.get(name, ()), results)
     ]

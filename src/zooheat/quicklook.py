@@ -195,7 +195,8 @@ def quicklook(
         Output pixels per image pixel.
     circles : numpy.ndarray, optional
         ``(n, 3)`` ``x, y, r`` of consensus objects, drawn as white circles with a cross at
-        the centre (only the cross where ``r`` is NaN).
+        the centre (only the cross where ``r`` is NaN; a line across the image where ``x``
+        or ``y`` is NaN).
 
     Returns
     -------
@@ -224,6 +225,12 @@ def quicklook(
     canvas.paste(Image.fromarray(np.ascontiguousarray(bar)), (cols + _BAR_GAP, _CAPTION))
     draw = ImageDraw.Draw(canvas)
     for x, y, r in [] if circles is None else np.asarray(circles, dtype=float):
+        if np.isnan(x):  # a line across the image
+            draw.line([(0, _CAPTION + y * scale), (cols - 1, _CAPTION + y * scale)], fill="white")
+            continue
+        if np.isnan(y):
+            draw.line([(x * scale, _CAPTION), (x * scale, _CAPTION + rows - 1)], fill="white")
+            continue
         cx, cy = x * scale, _CAPTION + y * scale
         if np.isfinite(r) and r > 0:
             draw.ellipse(

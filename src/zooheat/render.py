@@ -57,7 +57,8 @@ def overlay_figure(
         Colour map, opacity and the other choices; the defaults when omitted.
     circles : numpy.ndarray, optional
         ``(n, 3)`` ``x, y, r`` of consensus objects, drawn as circles with a cross at the
-        centre (only the cross where ``r`` is NaN).
+        centre (only the cross where ``r`` is NaN; a dashed line across the image where
+        ``x`` or ``y`` is NaN).
 
     Returns
     -------
@@ -119,6 +120,10 @@ def overlay_figure(
         if title:
             ax.set_title(title)
         for x, y, r in [] if circles is None else np.asarray(circles, dtype=float):
+            if np.isnan(x) or np.isnan(y):  # a line across the image
+                line = ax.axhline if np.isnan(x) else ax.axvline
+                line(y if np.isnan(x) else x, color="white", linewidth=1.2, linestyle="--")
+                continue
             if np.isfinite(r) and r > 0:
                 ax.add_patch(Circle((x, y), r, fill=False, edgecolor="white", linewidth=1.2))
             ax.plot([x], [y], marker="+", color="white", markersize=8, markeredgewidth=1.2)

@@ -27,7 +27,14 @@ from zooheat.fileio import atomic_write, write_if_changed
 from zooheat.limits import DEFAULT_LIMITS, Limits
 from zooheat.marks import COLUMN_TYPES, read_marks
 from zooheat.panoptes import unit_subject
-from zooheat.pipeline import RESULTS, STEPS, SubjectData, fact_names
+from zooheat.pipeline import (
+    RESULTS,
+    STEPS,
+    SubjectData,
+    fact_names,
+    steps_without_image,
+    subject_facts,
+)
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -67,6 +74,8 @@ class SubjectLayer(NamedTuple):
     marks: str
     #: volunteers who classified the subject (None: unknown)
     classifications: int | None = None
+    #: the subject's image (None: it has none; facts that need its size are left empty)
+    image: str | None = None
 
 
 def _natural(subject: str) -> tuple[int, int | str, int]:
@@ -79,17 +88,24 @@ def summary_from_files(
     entries: Iterable[SubjectLayer], settings: Mapping[str, Mapping[str, Any]], *,
     results: PathLike = RESULTS, limits: Limits = DEFAULT_LIMITS,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Measure every step's facts of each subject and layer from the steps' files."""
+    """Measure every step's facts of each subject and layer from the steps' files.
+
+    A subject without an image (``entry.image`` None) has the facts of the steps that need
+    none (:func:`zooheat.pipeline.steps_without_image`) and its marks; the heat map's are
+    empty.
+    """
     rows = []
+    imageless = steps_without_image(settings)
     for entry in entries:
         files = {
             name: step.paths(entry.layer, entry.subject, results=results)[0]
             for name, step in STEPS.items()
-            if step.measure is not None
+            if step.measure is not None and (entry.image is not None or name in imageless)
         }
         data = SubjectData(
             entry.subject,
             entry.layer,
+            image=entry.image,
             marks=entry.marks,
             classifications=entry.classifications,
             settings=settings,
@@ -101,9 +117,7 @@ def summary_from_files(
             "layer": entry.layer,
             "classifications": entry.classifications,
         }
-        for name in files:
-            row |= data.facts(name)
-        rows.append(row)
+        rows.append(row | subject_facts(data, list(files)))
     return rows
 
 

@@ -76,8 +76,8 @@ class IngestSummary:
     subjects_marks_outside: list[str] = field(default_factory=list)
     #: subjects whose image the export does not name (subjects.tsv, column image_problem)
     subjects_without_image: list[str] = field(default_factory=list)
-    #: layers' marks with no point centre (a column, a full-width line, a tool not known),
-    #: by layer and shape: counted, not placed
+    #: layers' marks with no centre (a tool not known), by layer and shape: counted,
+    #: not placed
     marks_unplaced: dict[str, dict[str, int]] = field(default_factory=dict)
     #: classifications whose configured task held answers (a question, a survey), not marks
     tasks_with_answers: dict[str, int] = field(default_factory=dict)
@@ -354,7 +354,7 @@ def ingest_warnings(summary: IngestSummary, config: IngestConfig) -> list[str]:
         found += _layer_warnings(summary, spec)
     for layer, shapes in summary.marks_unplaced.items():
         found.append(
-            f"layer {layer!r}: {sum(shapes.values())} marks have no point to count ("
+            f"layer {layer!r}: {sum(shapes.values())} marks have no centre to count ("
             + ", ".join(f"{shape}: {n}" for shape, n in shapes.items())
             + "); they are counted in ingest-summary.json (marks_unplaced), not in the heat map"
         )

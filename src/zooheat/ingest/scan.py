@@ -92,7 +92,7 @@ class ScanTotals:
     rejected: Counter[str] = field(default_factory=Counter)
     #: marks of configured tasks by (task, tool index, tool label), in the rows kept
     labels: Counter[tuple[str, int, str]] = field(default_factory=Counter)
-    #: layers' marks with no point centre by (layer index, shape), in the rows kept
+    #: layers' marks with no centre by (layer index, shape), in the rows kept
     unplaced: Counter[tuple[int, str]] = field(default_factory=Counter)
     #: rows kept whose configured task held answers, not marks, by task
     answers: Counter[str] = field(default_factory=Counter)
@@ -134,8 +134,12 @@ def _mark_row(head: str, mark: tuple) -> str:
         tool_columns = _TOOL_COLUMNS[task, tool, label, shape] = (
             f"{_quote(task)},{tool},{'' if label is None else _quote(label)},{shape},"
         )
+    if x is None or y is None:  # a line across the image: one coordinate
+        x, y = ("" if x is None else repr(x)), ("" if y is None else repr(y))
+    else:
+        x, y = repr(x), repr(y)
     line = (
-        f"{head}{tool_columns}{frame},{x!r},{y!r},"
+        f"{head}{tool_columns}{frame},{x},{y},"
         f"{'' if r is None else repr(r)},{'' if rx is None else repr(rx)},"
         f"{'' if ry is None else repr(ry)},{'' if angle is None else repr(angle)},"
         f"{'' if width is None else repr(width)},{'' if height is None else repr(height)},"
@@ -161,7 +165,8 @@ def spool_record(c: Classification, line: int) -> tuple:
         c.subject_info.image,
         c.subject_info.retired,
         c.dimensions,
-        [(m[0], _mark_row(head, m), m[4], m[5], m[3]) for m in c.marks],
+        # x, y for the display-pixel check; a line's missing coordinate counts as 0 there
+        [(m[0], _mark_row(head, m), m[4] or 0.0, m[5] or 0.0, m[3]) for m in c.marks],
         c.subject_info.why,
         c.subject_info.frames,
     )
