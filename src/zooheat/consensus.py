@@ -312,10 +312,15 @@ def consensus_of_marks(
     # and lines join only lines of their direction (kind 1: no y, 2: no x; points 0).
     no_x, no_y = np.isnan(marks.x), np.isnan(marks.y)
     lines = bool(no_x.any() or no_y.any())
-    kind = no_y.astype(np.int64) + 2 * no_x.astype(np.int64)
-    order = np.lexsort((radius, np.nan_to_num(marks.y), np.nan_to_num(marks.x), kind, volunteer))
-    x, y = np.nan_to_num(marks.x[order]), np.nan_to_num(marks.y[order])
-    radius, volunteer, kind = radius[order], volunteer[order], kind[order]
+    if lines:
+        kind = no_y.astype(np.int64) + 2 * no_x.astype(np.int64)
+        x, y = np.nan_to_num(marks.x), np.nan_to_num(marks.y)
+        order = np.lexsort((radius, y, x, kind, volunteer))
+        kind = kind[order]
+    else:  # points only: the common case, without the lines' bookkeeping
+        x, y = marks.x, marks.y
+        order = np.lexsort((radius, y, x, volunteer))
+    x, y, radius, volunteer = x[order], y[order], radius[order], volunteer[order]
     i, j = _upper(n)
     size = np.maximum(radius, settings.min_radius)
     where = x + 1j * y  # as complex numbers: one subtraction and abs, twice hypot's speed
