@@ -110,3 +110,21 @@ def test_truncated_png_names_the_file(tmp_path):
     assert image_size(cut) == (300, 300)  # the header is intact
     with pytest.raises(ImageError, match=r"cut\.png: the image's pixel data cannot be decoded"):
         read_image(cut)
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "RGB", "RGBA", "LA", "P", "I;16"])
+def test_the_files_own_pixels_give_the_same_floats(tmp_path, mode):
+    from zooheat.images import read_pixels, unit_interval
+
+    rng = np.random.default_rng(7)
+    if mode == "I;16":
+        img = Image.fromarray(rng.integers(0, 65536, (5, 7), dtype=np.uint16))
+    else:
+        noise = Image.fromarray(rng.integers(0, 256, (5, 7, 3), dtype=np.uint8))
+        img = noise.convert(mode)
+    path = save(tmp_path, img)
+    raw = read_pixels(path)
+    assert raw.dtype == (np.uint16 if mode == "I;16" else np.uint8)
+    floats = unit_interval(raw)
+    assert floats.dtype == np.float32
+    assert np.array_equal(floats, read_image(path))

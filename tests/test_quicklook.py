@@ -1,5 +1,6 @@
 """The quick-look renderer: the same blend as the figure, fast, deterministic."""
 
+import io
 import itertools
 
 import numpy as np
@@ -83,3 +84,76 @@ def test_quicklook_draws_consensus_circles_and_scales_a_density():
     assert picture[band + 33, 27].tolist() == colormap_lut("viridis")[255].tolist()
     plain = quicklook(image, density)
     assert not (plain[band:, :80] == 255).all(axis=2).any()  # no circles: no white
+
+
+def _pixels(kind, rng, shape):
+    if kind == "opaque-rgba":  # as the MoEDAL scans are saved: alpha 255 everywhere
+        pixels = rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
+        pixels[:, :, 3] = 255
+        return pixels
+    if kind == "grey":
+        return rng.integers(0, 256, shape, dtype=np.uint8)
+    if kind == "rgb":
+        return rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+    if kind == "rgba":
+        return rng.integers(0, 256, (*shape, 4), dtype=np.uint8)
+    return rng.integers(0, 65536, shape, dtype=np.uint16)  # 16-bit grey
+
+
+@pytest.mark.parametrize("kind", ["grey", "rgb", "rgba", "opaque-rgba", "16-bit"])
+@pytest.mark.parametrize("heat", ["counts", "density"])
+@pytest.mark.parametrize("zeros_transparent", [True, False])
+def test_the_files_pixels_blend_by_table_exactly_as_floats_do(kind, heat, zeros_transparent):
+    """8-bit grey and RGB pixels take a table lookup, the others the float32 blend: the
+    same picture either way, for any colour map and opacity, sparse heat or dense."""
+    from zooheat.images import unit_interval
+
+    rng = np.random.default_rng(11)
+    for shape, share in (((23, 31), 0.05), ((17, 9), 0.9)):
+        raw = _pixels(kind, rng, shape)
+        marked = rng.random(shape) < share
+        if heat == "counts":
+            zoomed = (rng.integers(1, 300, shape) * marked).astype(np.uint16)
+        else:
+            zoomed = (rng.random(shape) * marked).astype(np.float32)
+        for cmap, alpha in (("viridis", 0.6), ("magma", 0.37), ("gray", 1.0), ("viridis", 0.0)):
+            look = {"cmap": cmap, "alpha": alpha, "zeros_transparent": zeros_transparent}
+            circles = np.array([[5.0, 6.0, 3.0], [np.nan, 4.0, np.nan]])
+            fast = quicklook(raw, zoomed, caption="s", circles=circles, **look)
+            floats = quicklook(unit_interval(raw), zoomed, caption="s", circles=circles, **look)
+            assert np.array_equal(fast, floats), (shape, cmap, alpha)
+
+
+def test_quick_look_png_is_small_and_reads_back_exactly(reference):
+    from PIL import Image
+
+    from zooheat.images import read_pixels
+    from zooheat.quicklook import png_bytes
+
+    marks = read_marks(reference / "blobs.csv")
+    image = read_pixels(reference / "scan.png")
+    zoomed = zoom_to_image(
+        histogram_of_marks(marks.x, marks.y, (384, 390), 6).counts, (384, 390), 6
+    )
+    picture = quicklook(image, zoomed, caption="scan · blobs")
+    data = quicklook_png(picture)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(data))), picture)
+    assert len(data) < 40_000  # the MoEDAL scan is uploaded x6: rows repeat, and filter away
+    grey = np.ascontiguousarray(image[:50, :60, 0])
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png_bytes(grey)))), grey)
+    with pytest.raises(ValueError, match="uint8 grey or RGB"):
+        png_bytes(picture.astype(np.float32))
+
+
+def test_a_picture_composed_after_others_is_the_one_composed_first():
+    # the colour bar and its ticks are cached by size and ticks: nothing of one subject
+    # leaks into the next
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (40, 50), dtype=np.uint8)
+    pictures = []
+    for peak in (3, 250, 3):
+        zoomed = np.zeros((40, 50), np.uint8)
+        zoomed[10:16, 10:16] = peak
+        pictures.append(quicklook(image, zoomed, caption=f"peak {peak}"))
+    assert np.array_equal(pictures[0], pictures[2])
+    assert not np.array_equal(pictures[0], pictures[1])

@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from zooheat.errors import ImageError
 from zooheat.limits import DEFAULT_LIMITS, Limits, open_input
 
-__all__ = ["image_size", "read_image"]
+__all__ = ["image_size", "read_image", "read_pixels", "unit_interval"]
 
 # 16-bit PNGs open in one of these integer modes; their values run 0..65535.
 _SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
@@ -80,6 +80,52 @@ def image_size(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS)
     return height, width
 
 
+def read_pixels(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
+    """Read an image's pixels as the file holds them: 8-bit as uint8, 16-bit as integers.
+
+    Grey (``L``, ``1``) gives ``(rows, cols)`` uint8; RGB ``(rows, cols, 3)`` uint8; RGBA,
+    grey+alpha and palette images (whose palette may carry transparency) ``(rows, cols, 4)``
+    uint8; 16-bit grey ``(rows, cols)`` of integers 0..65535. :func:`unit_interval` turns
+    any of them into what :func:`read_image` gives; the quick look blends 8-bit pixels by
+    table lookup, without that step.
+
+    Raises
+    ------
+    ImageError
+        As :func:`read_image`.
+    """
+    with _open(path, limits) as img:
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"{path}: the image's pixel data cannot be decoded ({exc})") from None
+        mode = img.mode
+        if mode in _SIXTEEN_BIT_MODES:
+            return np.asarray(img)
+        if mode in ("L", "1"):
+            return np.asarray(img.convert("L") if mode == "1" else img)
+        if mode == "RGB":
+            return np.asarray(img)
+        return np.asarray(img.convert("RGBA"))
+
+
+def unit_interval(pixels: np.ndarray) -> np.ndarray:
+    """Return pixels of :func:`read_pixels` as float32 in ``[0, 1]``.
+
+    8-bit values are divided by 255, 16-bit by 65535; float pixels are returned as they are.
+
+    Examples
+    --------
+    >>> unit_interval(np.array([[0, 51, 255]], dtype=np.uint8)).tolist()
+    [[0.0, 0.20000000298023224, 1.0]]
+    """
+    if pixels.dtype == np.uint8:
+        return pixels.astype(np.float32) / np.float32(255)
+    if np.issubdtype(pixels.dtype, np.integer):
+        return (pixels.astype(np.float64) / 65535.0).clip(0, 1).astype(np.float32)
+    return pixels
+
+
 def read_image(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Read an image of any mode into a float32 array with values in ``[0, 1]``.
 
@@ -114,16 +160,4 @@ def read_image(path: str | os.PathLike[str], *, limits: Limits = DEFAULT_LIMITS)
     >>> read_image(path).shape, float(read_image(path).max())
     ((2, 3), 1.0)
     """
-    with _open(path, limits) as img:
-        try:
-            img.load()
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise ImageError(f"{path}: the image's pixel data cannot be decoded ({exc})") from None
-        mode = img.mode
-        if mode in _SIXTEEN_BIT_MODES:
-            return (np.asarray(img, dtype=np.float64) / 65535.0).clip(0, 1).astype(np.float32)
-        if mode in ("L", "1"):
-            return np.asarray(img.convert("L"), dtype=np.float32) / np.float32(255)
-        if mode == "RGB":
-            return np.asarray(img, dtype=np.float32) / np.float32(255)
-        return np.asarray(img.convert("RGBA"), dtype=np.float32) / np.float32(255)
+    return unit_interval(read_pixels(path, limits=limits))

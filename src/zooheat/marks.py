@@ -151,6 +151,29 @@ def _number(text: str, *, source: str, line: int, row: int, name: str) -> float:
     return value
 
 
+def _checked(
+    x_text: str, y_text: str, r_text: str, *, source: str, line: int, row: int
+) -> tuple[float, float, float]:
+    """Return a row's x, y, r, or raise the error that names what is wrong with them."""
+    where = {"source": source, "line": line, "row": row}
+    if not x_text and not y_text:
+        raise MarksError(
+            f"{source}, line {line} (data row {row}), fields 'x', 'y': both empty; "
+            "expected a centre (x and y), or one of them for a line across the image"
+        )
+    x = _number(x_text, name="x", **where) if x_text else math.nan
+    y = _number(y_text, name="y", **where) if y_text else math.nan
+    if not r_text:
+        return x, y, math.nan
+    radius = _number(r_text, name="r", **where)
+    if radius < 0:
+        raise MarksError(
+            f"{source}, line {line} (data row {row}), field 'r': expected a radius >= 0, "
+            f"found {excerpt(r_text)}"
+        )
+    return x, y, radius
+
+
 def _is_number_row(fields: list[str]) -> bool:
     try:
         [float(f) for f in fields]
@@ -238,26 +261,25 @@ def parse_marks(lines: Iterable[str], source: str = "<marks>") -> Marks:
                     f"{source}, line {line} (data row {row}): expected {width} fields "
                     f"({names_excerpt(header or [])}), found {len(fields)}"
                 )
-            where = {"source": source, "line": line, "row": row}
             x_text, y_text = fields[columns["x"]].strip(), fields[columns["y"]].strip()
-            if not x_text and not y_text:
-                raise MarksError(
-                    f"{source}, line {line} (data row {row}), fields 'x', 'y': both empty; "
-                    "expected a centre (x and y), or one of them for a line across the image"
-                )
-            xs.append(_number(x_text, name="x", **where) if x_text else math.nan)
-            ys.append(_number(y_text, name="y", **where) if y_text else math.nan)
             r_text = fields[columns["r"]].strip() if "r" in columns else ""
-            if r_text:
-                radius = _number(r_text, name="r", **where)
-                if radius < 0:
-                    raise MarksError(
-                        f"{source}, line {line} (data row {row}), field 'r': expected a "
-                        f"radius >= 0, found {excerpt(r_text)}"
-                    )
-                rs.append(radius)
-            else:
-                rs.append(math.nan)
+            try:  # the common case at once; anything odd is looked at field by field below
+                x = float(x_text) if x_text else math.nan
+                y = float(y_text) if y_text else math.nan
+                r = float(r_text) if r_text else math.nan
+                fine = (
+                    (x - x == 0 or not x_text)
+                    and (y - y == 0 or not y_text)
+                    and (x_text or y_text)
+                    and (not r_text or (r - r == 0 and r >= 0))
+                )
+            except ValueError:
+                fine = False
+            if not fine:
+                x, y, r = _checked(x_text, y_text, r_text, source=source, line=line, row=row)
+            xs.append(x)
+            ys.append(y)
+            rs.append(r)
             extra_rows.append([fields[columns[n]] for n in extra_names])
     except csv.Error as exc:
         raise MarksError(f"{source}, line {reader.line_num}: not valid CSV ({exc})") from None

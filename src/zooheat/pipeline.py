@@ -55,7 +55,7 @@ from zooheat.consensus import (
 from zooheat.errors import ZooheatError
 from zooheat.fileio import write_if_changed
 from zooheat.histogram import histogram_of_marks, zoom_to_image
-from zooheat.images import image_size, read_image
+from zooheat.images import image_size, read_pixels, unit_interval
 from zooheat.limits import DEFAULT_LIMITS, Limits
 from zooheat.marks import Marks, read_marks
 from zooheat.panoptes import unit_subject
@@ -244,6 +244,7 @@ class SubjectData:
         self.settings = settings
         self.files = dict(files or {})
         self._results: dict[str, StepResult] = {}
+        self._blends: dict[tuple[Any, ...], Any] = {}
 
     def _source(self, path: PathLike | None, what: str) -> PathLike:
         if path is None:
@@ -251,21 +252,45 @@ class SubjectData:
         return path
 
     @functools.cached_property
+    def raw_pixels(self) -> np.ndarray:
+        """The image's pixels as the file holds them (:func:`zooheat.images.read_pixels`)."""
+        return read_pixels(self._source(self.image_path, "image"), limits=self.limits)
+
+    @functools.cached_property
     def pixels(self) -> np.ndarray:
-        """The image's pixels (:func:`zooheat.images.read_image`)."""
-        return read_image(self._source(self.image_path, "image"), limits=self.limits)
+        """The image's pixels as float32 in ``[0, 1]`` (:func:`zooheat.images.read_image`)."""
+        return unit_interval(self.raw_pixels)
 
     @functools.cached_property
     def image_size(self) -> tuple[int, int]:
         """``(rows, cols)`` of the image (only its header is read, unless already decoded)."""
-        if "pixels" in self.__dict__:
-            return self.pixels.shape[:2]
+        if "raw_pixels" in self.__dict__:
+            return self.raw_pixels.shape[:2]
         return image_size(self._source(self.image_path, "image"), limits=self.limits)
 
     @functools.cached_property
     def marks(self) -> Marks:
         """The layer's mark table."""
         return read_marks(self._source(self.marks_path, "mark table"), limits=self.limits)
+
+    def blended(self, heat: Callable[[], np.ndarray], look: Settings) -> Any:
+        """Return the heat blended over the image (:func:`zooheat.quicklook.blend_heat`).
+
+        Blended once per look (colour map, opacity, zeros) and heat (``look["show"]``): the
+        quick look and the thumbnail share it.
+        """
+        key = tuple(sorted((k, str(v)) for k, v in look.items()))
+        if key not in self._blends:
+            from zooheat.quicklook import blend_heat
+
+            self._blends[key] = blend_heat(
+                self.raw_pixels,
+                heat(),
+                cmap=look["cmap"],
+                alpha=look["alpha"],
+                zeros_transparent=look["zeros_transparent"],
+            )
+        return self._blends[key]
 
     def result(self, name: str) -> StepResult:
         """Return step ``name``'s result, computed here (once) from this subject's data."""
@@ -469,12 +494,25 @@ def _heat(data: SubjectData, settings: Settings) -> np.ndarray:
 
 
 def _figure(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
-    heat = _heat(data, settings)
     style = overlay_style(settings["style"])
     if settings.get("label"):
         style = dataclasses.replace(style, colorbar_label=settings["label"])
     objects = data.product("consensus") if settings["consensus"] else None
-    return render_figure(data.pixels, heat, fmt, title=data.title, style=style, objects=objects)
+    if fmt == "png" and style.renderer == "quicklook":
+        from zooheat.quicklook import compose, png_bytes
+
+        circles = None if objects is None else objects.circles
+        look = {
+            "show": settings["show"],
+            "cmap": style.cmap,
+            "alpha": style.alpha,
+            "zeros_transparent": style.zeros_transparent,
+        }
+        blended = data.blended(lambda: _heat(data, settings), look)
+        return png_bytes(compose(blended, cmap=style.cmap, caption=data.title, circles=circles))
+    return render_figure(
+        data.raw_pixels, _heat(data, settings), fmt, title=data.title, style=style, objects=objects
+    )
 
 
 def _thumbnail_settings(config: Settings) -> dict[str, Any]:
@@ -496,10 +534,11 @@ def _thumbnail_inputs(settings: Settings) -> tuple[str, ...]:
 
 
 def _thumbnail(result: StepResult, data: SubjectData, settings: Settings, fmt: str) -> bytes:
-    from zooheat.quicklook import blend, thumbnail
+    from zooheat.quicklook import thumbnail
 
-    picture = blend(data.pixels, _heat(data, settings), **settings["look"])
-    return thumbnail(picture, settings["size"])
+    look = {"show": settings["show"], **settings["look"]}
+    blended = data.blended(lambda: _heat(data, settings), look)
+    return thumbnail(blended.picture, settings["size"])
 
 
 def overlay_style(style: Settings) -> OverlayStyle:
@@ -519,8 +558,9 @@ def render_figure(
 ) -> bytes:
     """Render ``heat`` (counts or a density) over ``pixels`` as the bytes of a ``fmt`` file.
 
-    PNGs use ``style.renderer``; PDF and SVG always come from matplotlib. ``objects``, when
-    given, are drawn as circles with their centres.
+    ``pixels`` as :func:`zooheat.images.read_pixels` or :func:`~zooheat.images.read_image`
+    gives them. PNGs use ``style.renderer``; PDF and SVG always come from matplotlib.
+    ``objects``, when given, are drawn as circles with their centres.
 
     Raises
     ------
@@ -545,7 +585,7 @@ def render_figure(
     # matplotlib is imported here so that the histogram and zoom steps do not pay for it
     from zooheat.render import figure_bytes, overlay_figure
 
-    figure = overlay_figure(pixels, heat, title=title, style=style, circles=circles)
+    figure = overlay_figure(unit_interval(pixels), heat, title=title, style=style, circles=circles)
     return figure_bytes(figure, fmt)
 
 

@@ -17,6 +17,7 @@ import os
 import platform
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -97,11 +98,16 @@ def package_versions() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def build_key() -> str:
-    """Return a digest of zooheat's code, the Python version and :func:`package_versions`."""
+    """Return a digest of what shapes every output: zooheat's code, Python, the packages.
+
+    The packages are :func:`package_versions`; and the zlib that compresses the quick looks
+    is named too (another zlib may give other bytes).
+    """
     facts = {
         "code": code_digest(),
         "python": platform.python_version(),
         "packages": package_versions(),
+        "zlib": zlib.ZLIB_RUNTIME_VERSION,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
