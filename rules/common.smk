@@ -11,7 +11,12 @@ from pathlib import Path
 from types import SimpleNamespace as Namespace
 
 try:
-    from zooheat.batch import BatchMember, missing_outputs, repair_token
+    from zooheat.batch import (
+        BatchMember,
+        inputs_fingerprint,
+        missing_outputs,
+        repair_token,
+    )
     from zooheat.errors import ZooheatError, error_line, excerpt
     from zooheat.fileio import check_writable
     from zooheat.jobs import failed_run_report
@@ -194,6 +199,16 @@ def missing_tables():
 
 
 MISSING_TABLES = missing_tables()
+
+
+def missing_table(path):
+    """Whether path is one of the ingest's mark tables missing as this run started."""
+    prefix = f"{INGEST_DIR}/marks/"
+    return (
+        FROM_EXPORT
+        and path.startswith(prefix)
+        and re.fullmatch(MISSING_TABLES, path[len(prefix) : -len(".csv")]) is not None
+    )
 
 
 def check_sources():
@@ -463,15 +478,28 @@ def batch_job(wildcards):
 
 
 def batch_inputs(wildcards):
+    """A batch's members' files are not its inputs (Snakemake would track every file of
+    every batch at each run): batch_fingerprint stands for them. Only a mark table that is
+    missing, which restore_marks brings back first, is an input."""
     members = batch_members(wildcards.layer, wildcards.batch)
     return ingest_input() | {
-        "images": [member.image for member in members if member.image is not None],
-        "marks": [member.marks for member in members],
+        "restored": [m.marks for m in members if missing_table(m.marks)]
     }
+
+
+def batch_fingerprint(wildcards):
+    """Params function of a batch job: the size and time of each member's image and marks
+    (a change reruns the batch, which remakes only what changed)."""
+    return inputs_fingerprint(batch_members(wildcards.layer, wildcards.batch))
 
 
 def batch_manifest(layer, batch):
     return f"{RESULTS}/batches/{layer}/{batch}.tsv"
+
+
+def batch_marks(layer, batch):
+    """A batch's part of marks.parquet (zooheat.summary.write_marks_part)."""
+    return f"{RESULTS}/batches/{layer}/{batch}.marks.parquet"
 
 
 def batch_state(layer, batch):
@@ -569,7 +597,15 @@ def summary_inputs(wildcards):
     }
 
 
+def batch_parts():
+    """Each batch's part of marks.parquet."""
+    return [batch_marks(Path(m).parent.name, Path(m).stem) for m in batch_manifests()]
+
+
 def marks_table_inputs(wildcards):
+    """The consensus tables and the mark tables, or with batches their parts of the table."""
+    if BATCHES:
+        return ingest_input() | {"parts": batch_parts()}
     return ingest_input() | {
         "consensus": step_targets("consensus")(wildcards),
         "marks": [entry.marks for entry in subject_layer_entries()],
@@ -585,7 +621,9 @@ def summary_job(wildcards):
 
 
 def marks_table_job(wildcards):
-    return {"entries": subject_layer_entries()}
+    if BATCHES:
+        return {"entries": None, "parts": batch_parts()}
+    return {"entries": subject_layer_entries(), "parts": None}
 
 
 def all_outputs(wildcards):
@@ -606,7 +644,9 @@ def all_outputs(wildcards):
     if FROM_EXPORT:  # the ingest itself (a new export reruns it), and its tables
         ingest = rules.ingest.output
         targets += [ingest.manifest, ingest.rejects, ingest.summary]
-        targets += [marks_table(layer, subject) for layer, subject in marked_layers()]
+        tables = [marks_table(layer, subject) for layer, subject in marked_layers()]
+        # with batches, only those missing (restored): the others are there (listed once)
+        targets += [t for t in tables if missing_table(t)] if BATCHES else tables
     if BATCHES:
         return targets + batch_manifests() + batch_repairs()
     heat_maps = set(subject_layers())

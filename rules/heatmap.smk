@@ -35,12 +35,13 @@ for step in STEPS:
 # With `batches: N`, one job per batch and layer runs every step above for its subjects in one
 # process, skipping those whose inputs, settings and code did not change. Its declared output
 # is a manifest that stands for its subjects' files (rules that need every output of a step
-# depend on it through step_targets).
+# depend on it through step_targets), and its subjects' part of marks.parquet.
 rule heatmap_batch:
     input:
         unpack(batch_inputs),
     output:
         manifest=batch_manifest("{layer}", "{batch}"),
+        marks=batch_marks("{layer}", "{batch}"),
     log:
         "logs/heatmap_batch/{layer}/{batch}.log",
     conda:
@@ -49,6 +50,7 @@ rule heatmap_batch:
         *ENVMODULES,
     params:
         batch=batch_job,
+        inputs=batch_fingerprint,
         build=BUILD,
     script:
         "../scripts/heatmap_batch.py"

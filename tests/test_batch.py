@@ -135,7 +135,74 @@ def test_a_repair_is_named_anew_after_each_repair(tmp_path):
 
 def test_the_manifest_has_a_column_per_fact():
     facts = {"classifications": 9, "marks": 3, "binned": 2, "outside": 1, "max": 2}
-    rows = [batch_module.BatchRow("s1", facts, True)]
+    rows = [batch_module.BatchRow("s1", facts, True, "ab" * 32)]
     header, row = manifest_text(rows).splitlines()
-    assert header.split("\t") == ["subject", "classifications", *fact_names()]
-    assert row.split("\t") == ["s1", "9", "3", "2", "1", "2", "", "", "", ""]
+    assert header.split("\t") == ["subject", "classifications", *fact_names(), "key"]
+    # the facts it has, empty where it has none; what it was made from, in short
+    assert row.split("\t") == ["s1", "9", "3", "2", "1", "2", "", "", "", "", "ab" * 8]
+
+
+def test_the_inputs_fingerprint_follows_each_files_size_and_time(tmp_path):
+    image, marks = tmp_path / "a.png", tmp_path / "a.csv"
+    image.write_bytes(b"png")
+    marks.write_text("x,y\n1,2\n")
+    members = [batch_module.BatchMember("a", str(image), str(marks), 3)]
+    first = batch_module.inputs_fingerprint(members)
+    assert batch_module.inputs_fingerprint(members) == first
+    os.utime(marks, ns=(0, 10**9))  # touched: the batch runs (and finds nothing changed)
+    touched = batch_module.inputs_fingerprint(members)
+    assert touched != first
+    image.unlink()  # gone, or other classifications: another
+    gone = batch_module.inputs_fingerprint(members)
+    assert gone not in (first, touched)
+    assert batch_module.inputs_fingerprint([members[0]._replace(classifications=4)]) != gone
+
+
+def test_batches_parts_of_marks_parquet_merge_into_the_same_bytes(tmp_path):
+    """marks.parquet from the batches' parts is the file made from every subject's tables:
+    subjects of several batches in natural order (9 before 10), tables with their own
+    columns (a hand-made one with a column of its own, a headerless one), a subject with
+    no marks."""
+    from zooheat.consensus import consensus_of_marks, format_consensus
+    from zooheat.marks import parse_marks
+    from zooheat.summary import SubjectLayer, merge_marks_parts, write_marks_part, write_marks_table
+
+    results = tmp_path / "results"
+    tables = {
+        "10": write_synthetic(tmp_path, 0),
+        "9": write_synthetic(tmp_path, 1),
+        "11": "user,x,y,r,note\nada,1.5,2,3,first\nbob,1.6,2.1,3,\ncyd,1.4,2,3,x\n",
+        "2": "12.5,20,3\n13,21,3\n",
+        "3": "user,x,y\n",
+    }
+    entries = []
+    for subject, text in tables.items():
+        path = tmp_path / f"{subject}.csv"
+        if isinstance(text, str):
+            path.write_text(text)
+        else:
+            path = text
+        consensus = results / "consensus" / "blobs" / f"{subject}.csv"
+        consensus.parent.mkdir(parents=True, exist_ok=True)
+        marks = parse_marks(path.read_text().splitlines(), str(path))
+        consensus.write_text(format_consensus(consensus_of_marks(marks)))
+        entries.append(SubjectLayer(subject, "blobs", str(path)))
+    whole = tmp_path / "marks.parquet"
+    rows = write_marks_table(entries, whole, results=results)
+    parts = [tmp_path / "0.marks.parquet", tmp_path / "1.marks.parquet"]
+    write_marks_part(entries[::2], parts[0], results=results)
+    write_marks_part(entries[1::2], parts[1], results=results)
+    merged = tmp_path / "merged.parquet"
+    assert merge_marks_parts(parts, merged) == rows
+    assert merged.read_bytes() == whole.read_bytes()
+    import pandas as pd
+
+    frame = pd.read_parquet(whole)
+    assert list(dict.fromkeys(frame["subject"])) == ["2", "9", "10", "11"]
+    assert "note" in frame.columns and frame["note"].dropna().tolist() == ["first", "x"]
+
+
+def write_synthetic(tmp_path, seed):
+    path = tmp_path / f"synthetic-{seed}.csv"
+    write_marks(synthetic_subject(seed).marks["blobs"], path)
+    return path

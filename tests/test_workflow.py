@@ -1,5 +1,6 @@
 """Real snakemake on the bundled example: caching, reruns, determinism and failures."""
 
+import json
 import os
 import re
 import shutil
@@ -189,6 +190,19 @@ def test_batches_make_the_same_files_and_rerun_only_what_changed(workflow_copy):
     assert files == per_subject  # the same files, byte for byte
 
     assert jobs_run(snakemake(wd)) == []
+    # Snakemake tracks no subject's file: each batch job's inputs, as its records say, are
+    # none of its images and mark tables (their sizes and times are one parameter)
+    records = [json.loads(p.read_text()) for p in (wd / ".snakemake" / "metadata").iterdir()]
+    batches = [r for r in records if r["rule"] == "heatmap_batch"]
+    assert len(batches) == 3 * 2 and all(r["input"] == [] for r in batches)  # 2 outputs each
+
+    # an image touched but not changed: its batch runs and makes nothing again
+    image = wd / "example" / "images" / "synthetic-0003.png"
+    os.utime(image)
+    (job,) = jobs_run(snakemake(wd))
+    log = wd / "logs" / "heatmap_batch" / "blobs" / f"{job[1].split('batch=')[1]}.log"
+    assert job[0] == "heatmap_batch" and ", 0 made again" in log.read_text()
+    assert digests(wd, skip=("batches",)) == per_subject
 
     # one subject's marks edited: its batch runs, and makes that one subject again
     marks = wd / "example" / "marks" / "blobs" / "synthetic-0002.csv"

@@ -32,9 +32,11 @@ from zooheat.pipeline import (
 from zooheat.provenance import build_key
 
 __all__ = [
+    "MANIFEST_COLUMNS",
     "BatchMember",
     "BatchRow",
     "finish_repair",
+    "inputs_fingerprint",
     "manifest_text",
     "missing_outputs",
     "repair_token",
@@ -61,6 +63,8 @@ class BatchRow(NamedTuple):
     subject: str
     facts: dict[str, int | float]
     made: bool
+    #: the digest of everything its files were made from (inputs, settings, code)
+    key: str = ""
 
 
 def _read(path: PathLike | None, limits: Limits) -> bytes:
@@ -147,7 +151,7 @@ def run_batch(
         ).hexdigest()
         previous = known.get(member.subject)
         if previous and previous[0] == key and all(os.path.exists(p) for p in outputs):
-            rows.append(BatchRow(member.subject, previous[1], False))
+            rows.append(BatchRow(member.subject, previous[1], False, key))
             continue
         data = SubjectData(
             member.subject,
@@ -166,7 +170,7 @@ def run_batch(
             known.pop(member.subject, None)
             continue
         known[member.subject] = [key, facts]
-        rows.append(BatchRow(member.subject, facts, True))
+        rows.append(BatchRow(member.subject, facts, True, key))
         if log is not None:
             for result in done:
                 for warning in result.warnings:
@@ -179,14 +183,44 @@ def run_batch(
     return rows
 
 
+#: The batch manifest's columns: the subject, its facts, and the digest of its inputs.
+MANIFEST_COLUMNS = ("subject", "classifications", *fact_names(), "key")
+
+
 def manifest_text(rows: Sequence[BatchRow]) -> str:
-    """Return the batch manifest: a row per subject, a column per fact of the steps (TSV)."""
-    columns = ["classifications", *fact_names()]
-    lines = ["\t".join(["subject", *columns]) + "\n"]
+    """Return the batch manifest: a row per subject, a column per fact of the steps (TSV).
+
+    The last column, ``key``, digests what the subject's files were made from: a change in
+    any mark changes the manifest, so what reads every mark (``marks.parquet``) is made
+    again from the manifests alone.
+    """
+    columns = MANIFEST_COLUMNS[1:-1]
+    lines = ["\t".join(MANIFEST_COLUMNS) + "\n"]
     for row in rows:
         cells = ["" if row.facts.get(c) is None else str(row.facts[c]) for c in columns]
-        lines.append("\t".join([row.subject, *cells]) + "\n")
+        lines.append("\t".join([row.subject, *cells, row.key[:16]]) + "\n")
     return "".join(lines)
+
+
+def inputs_fingerprint(members: Sequence[BatchMember]) -> str:
+    """Return a digest of the size and modification time of every member's image and marks.
+
+    The workflow gives it to each batch job as a parameter, in place of the members' files
+    as inputs: a changed, added or removed file changes it and so reruns the batch (which
+    then remakes only the subjects whose content changed), while a run that changes nothing
+    costs one ``stat`` per file, not Snakemake's bookkeeping of every file of every batch.
+    """
+    digest = hashlib.sha256()
+    for member in members:
+        stamps = []
+        for path in (member.image, member.marks):
+            try:
+                found = os.stat(path) if path is not None else None
+            except OSError:
+                found = None
+            stamps.append("-" if found is None else f"{found.st_size}:{found.st_mtime_ns}")
+        digest.update(f"{member}\t{stamps[0]}\t{stamps[1]}\n".encode())
+    return digest.hexdigest()
 
 
 def missing_outputs(

@@ -21,11 +21,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from zooheat.batch import MANIFEST_COLUMNS
 from zooheat.consensus import read_consensus
 from zooheat.errors import ZooheatError, excerpt
 from zooheat.fileio import atomic_write, write_if_changed
 from zooheat.limits import DEFAULT_LIMITS, Limits
-from zooheat.marks import COLUMN_TYPES, read_marks
+from zooheat.marks import COLUMN_TYPES, parse_marks, read_marks
 from zooheat.panoptes import unit_subject
 from zooheat.pipeline import (
     RESULTS,
@@ -39,7 +40,10 @@ from zooheat.pipeline import (
 __all__ = [
     "SUMMARY_COLUMNS",
     "WARNING_COLUMNS",
+    "MarkBlock",
     "SubjectLayer",
+    "mark_block",
+    "merge_marks_parts",
     "missing_images_text",
     "run_warnings",
     "summary_columns",
@@ -48,6 +52,7 @@ __all__ = [
     "summary_text",
     "warnings_digest",
     "warnings_text",
+    "write_marks_part",
     "write_marks_table",
     "write_summary",
     "write_warnings",
@@ -130,7 +135,7 @@ def summary_from_manifests(manifests: Iterable[tuple[str, PathLike]]) -> list[di
         A manifest is missing or its columns are not this zooheat's.
     """
     rows = []
-    expected = ["subject", "classifications", *fact_names()]
+    expected = list(MANIFEST_COLUMNS)
     for layer, path in manifests:
         try:
             with open(path, encoding="utf-8", newline="") as handle:
@@ -140,7 +145,9 @@ def summary_from_manifests(manifests: Iterable[tuple[str, PathLike]]) -> list[di
                         f"{path}: a batch manifest with columns {reader.fieldnames}, expected "
                         f"{expected} (made by another zooheat? run the batch again)"
                     )
-                rows += [{"layer": layer, **row} for row in reader]
+                for row in reader:
+                    del row["key"]  # what the subject was made from: not a fact
+                    rows.append({"layer": layer, **row})
         except FileNotFoundError:
             raise ZooheatError(f"{path}: batch manifest not found") from None
     return rows
@@ -160,12 +167,133 @@ def summary_text(rows: Iterable[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _header(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return next(csv.reader([handle.readline()]), [])
-    except FileNotFoundError:
-        raise ZooheatError(f"{path}: mark table not found") from None
+class MarkBlock(NamedTuple):
+    """One subject and layer's rows of ``marks.parquet``, before the columns are unified."""
+
+    subject: str
+    layer: str
+    #: the mark table's own columns besides x, y, r, in its order
+    columns: tuple[str, ...]
+    #: subject, layer, mark, object, duplicate, then ``columns`` (typed), then x, y, r
+    table: Any
+
+
+_LEADING = ("subject", "layer", "mark", "object", "duplicate")
+
+
+def _leading_fields() -> list[Any]:
+    import pyarrow as pa
+
+    return [
+        pa.field("subject", pa.string()),
+        pa.field("layer", pa.string()),
+        pa.field("mark", pa.int32()),
+        pa.field("object", pa.int32()),
+        pa.field("duplicate", pa.bool_()),
+    ]
+
+
+def _field(name: str) -> Any:
+    import pyarrow as pa
+
+    return pa.field(name, pa.type_for_alias(COLUMN_TYPES.get(name, "string")))
+
+
+def mark_block(entry: SubjectLayer, *, results: PathLike = RESULTS, limits: Limits) -> MarkBlock:
+    """Read one subject and layer's marks and consensus into its block of ``marks.parquet``.
+
+    Raises
+    ------
+    ZooheatError
+        A table is missing or unreadable, or a column the ingest types holds text.
+    """
+    import pyarrow as pa
+
+    marks = read_marks(entry.marks, limits=limits)
+    (consensus_path,) = STEPS["consensus"].paths(entry.layer, entry.subject, results=results)
+    consensus = read_consensus(consensus_path, n_marks=len(marks))
+    n = len(marks)
+    typed = marks.to_arrow()
+    arrays = [
+        pa.array([entry.subject] * n, pa.string()),
+        pa.array([entry.layer] * n, pa.string()),
+        pa.array(range(1, n + 1), pa.int32()),
+        pa.array([int(k) if k else None for k in consensus.labels.tolist()], pa.int32()),
+        pa.array(consensus.duplicate.tolist(), pa.bool_()),
+    ]
+    fields = _leading_fields()
+    for name in [*marks.extra, "x", "y", "r"]:
+        field = _field(name) if name not in ("x", "y", "r") else pa.field(name, pa.float64())
+        column = typed[name]
+        if column.type != field.type:
+            bad = next((v for v in column.to_pylist() if v is not None), "")
+            raise ZooheatError(
+                f"{entry.marks}, column '{name}': expected {field.type}, found text such as "
+                f"{excerpt(bad)}"
+            )
+        arrays.append(column)
+        fields.append(field)
+    table = pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return MarkBlock(entry.subject, entry.layer, tuple(marks.extra), table)
+
+
+def _block_order(subject: str, layer: str) -> tuple[Any, ...]:
+    return (_natural(subject), layer)
+
+
+def _schema(extra: Sequence[str]) -> Any:
+    """Return the schema of ``marks.parquet`` whose mark-table columns are ``extra``."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            *_leading_fields(),
+            *(_field(name) for name in extra),
+            *(pa.field(name, pa.float64()) for name in ("x", "y", "r")),
+        ]
+    )
+
+
+def _fitted(table: Any, schema: Any) -> Any:
+    """Return ``table`` with the columns of ``schema``: nulls where it has none."""
+    import pyarrow as pa
+
+    n = table.num_rows
+    return pa.Table.from_arrays(
+        [table[f.name] if f.name in table.column_names else pa.nulls(n, f.type) for f in schema],
+        schema=schema,
+    )
+
+
+def _write_blocks(blocks: Iterable[MarkBlock], extra: Sequence[str], out: PathLike) -> int:
+    """Write blocks (in the table's order) with the columns ``extra``; return the rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _schema(extra)
+    pending: list[Any] = []
+    rows = written = 0
+    with atomic_write(out) as handle:
+        writer = pq.ParquetWriter(handle, schema, compression="zstd", write_statistics=True)
+        for block in blocks:
+            pending.append(_fitted(block.table, schema))
+            rows += block.table.num_rows
+            if rows >= ROW_GROUP:
+                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
+                written += rows
+                pending, rows = [], 0
+        if pending or not written:
+            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
+            written += rows
+        writer.close()
+    return written
+
+
+def _union(column_lists: Iterable[Sequence[str]]) -> list[str]:
+    extra: list[str] = []
+    for columns in column_lists:
+        extra += [name for name in columns if name not in extra]
+    return extra
 
 
 def write_marks_table(
@@ -179,9 +307,9 @@ def write_marks_table(
 
     Columns: ``subject``, ``layer``, ``mark`` (its row in the subject's mark table, from 1),
     ``object`` (its consensus object, null for a stray), ``duplicate`` (a volunteer's further
-    mark on an object), then the mark tables' columns (the union of them; typed as
-    :meth:`zooheat.marks.Marks.to_arrow` types them). Rows are in subject, layer, mark order,
-    written a row group at a time.
+    mark on an object), then the mark tables' columns (the union of them, in the order first
+    seen; typed as :meth:`zooheat.marks.Marks.to_arrow` types them), then ``x, y, r``. Rows
+    are in subject, layer, mark order, written a row group at a time.
 
     Raises
     ------
@@ -189,71 +317,83 @@ def write_marks_table(
         A mark or consensus table is missing or unreadable, or a column the ingest types
         (``tool``, ``frame``, ids, shape fields) holds text in some table.
     """
+    ordered = sorted(entries, key=lambda e: _block_order(e.subject, e.layer))
+    extra = _union(_header_columns(entry.marks) for entry in ordered)
+    blocks = (mark_block(entry, results=results, limits=limits) for entry in ordered)
+    return _write_blocks(blocks, extra, out)
+
+
+def _header_columns(path: str) -> tuple[str, ...]:
+    """Return the columns a mark table has besides x, y, r, from its first line alone."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except FileNotFoundError:
+        raise ZooheatError(f"{path}: mark table not found") from None
+    return tuple(parse_marks([first], source=path).extra) if first.strip() else ()
+
+
+#: Key of a batch's part of ``marks.parquet`` that lists its blocks.
+_BLOCKS_KEY = b"zooheat.blocks"
+
+
+def write_marks_part(
+    entries: Sequence[SubjectLayer],
+    out: PathLike,
+    *,
+    results: PathLike = RESULTS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> int:
+    """Write a batch's part of ``marks.parquet``: its subjects' blocks, and which they are.
+
+    :func:`merge_marks_parts` makes ``marks.parquet`` of the parts, byte for byte the file
+    :func:`write_marks_table` makes of every table, without reading a subject's tables
+    again. Returns the rows.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ordered = sorted(entries, key=lambda e: (_natural(e.subject), e.layer))
-    extra: list[str] = []
-    for entry in ordered:  # the union of the tables' columns, in the order first seen
-        for name in _header(entry.marks):
-            if name not in ("x", "y", "r") and name not in extra and not name.isdigit():
-                extra.append(name)
-    fields = [
-        pa.field("subject", pa.string()),
-        pa.field("layer", pa.string()),
-        pa.field("mark", pa.int32()),
-        pa.field("object", pa.int32()),
-        pa.field("duplicate", pa.bool_()),
-        *(pa.field(name, pa.type_for_alias(COLUMN_TYPES.get(name, "string"))) for name in extra),
-        pa.field("x", pa.float64()),
-        pa.field("y", pa.float64()),
-        pa.field("r", pa.float64()),
-    ]
-    schema = pa.schema(fields)
-    pending: list[Any] = []
-    rows = written = 0
-    with atomic_write(out) as handle:
-        writer = pq.ParquetWriter(handle, schema, compression="zstd", write_statistics=True)
-        for entry in ordered:
-            marks = read_marks(entry.marks, limits=limits)
-            (consensus_path,) = STEPS["consensus"].paths(
-                entry.layer, entry.subject, results=results
-            )
-            consensus = read_consensus(consensus_path, n_marks=len(marks))
-            n = len(marks)
-            table = marks.to_arrow()
-            columns: dict[str, Any] = {
-                "subject": pa.array([entry.subject] * n, pa.string()),
-                "layer": pa.array([entry.layer] * n, pa.string()),
-                "mark": pa.array(range(1, n + 1), pa.int32()),
-                "object": pa.array(
-                    [int(k) if k else None for k in consensus.labels.tolist()], pa.int32()
-                ),
-                "duplicate": pa.array(consensus.duplicate.tolist(), pa.bool_()),
-            }
-            for field in fields[5:]:
-                if field.name in table.column_names:
-                    column = table[field.name]
-                    if column.type != field.type:
-                        bad = next((v for v in column.to_pylist() if v is not None), "")
-                        raise ZooheatError(
-                            f"{entry.marks}, column '{field.name}': expected {field.type}, "
-                            f"found text such as {excerpt(bad)}"
-                        )
-                    columns[field.name] = column
-                else:
-                    columns[field.name] = pa.nulls(n, field.type)
-            pending.append(pa.table(columns, schema=schema))
-            rows += n
-            if rows >= ROW_GROUP:
-                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
-                written += rows
-                pending, rows = [], 0
-        if pending or not written:
-            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
-            written += rows
-        writer.close()
-    return written
+    ordered = sorted(entries, key=lambda e: _block_order(e.subject, e.layer))
+    blocks = [mark_block(entry, results=results, limits=limits) for entry in ordered]
+    listed = [[b.subject, b.layer, b.table.num_rows, list(b.columns)] for b in blocks]
+    schema = _schema(_union(block.columns for block in blocks)).with_metadata(
+        {_BLOCKS_KEY: json.dumps(listed).encode()}
+    )
+    tables = [_fitted(block.table, schema) for block in blocks]
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    write_if_changed(out, buffer.getvalue())
+    return table.num_rows
+
+
+def merge_marks_parts(parts: Sequence[PathLike], out: PathLike) -> int:
+    """Write ``marks.parquet`` from batches' parts (:func:`write_marks_part`); return its rows.
+
+    Raises
+    ------
+    ZooheatError
+        A part is missing or is not one.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    blocks = []
+    for path in parts:
+        try:
+            table = pq.read_table(path)
+            listed = json.loads((table.schema.metadata or {})[_BLOCKS_KEY])
+        except (OSError, KeyError, ValueError, pa.ArrowException) as exc:
+            raise ZooheatError(f"{path}: not a batch's part of marks.parquet ({exc})") from None
+        start = 0
+        for subject, layer, rows, columns in listed:
+            part = table.slice(start, rows)
+            keep = [*_LEADING, *columns, "x", "y", "r"]
+            blocks.append(MarkBlock(subject, layer, tuple(columns), part.select(keep)))
+            start += rows
+    blocks.sort(key=lambda b: _block_order(b.subject, b.layer))
+    extra = _union(block.columns for block in blocks)
+    return _write_blocks(blocks, extra, out)
 
 
 def write_summary(rows: Iterable[Mapping[str, Any]], out: PathLike) -> int:
