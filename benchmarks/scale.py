@@ -5,7 +5,8 @@
 
 Measured in one run, on one layer, with the settings the README recommends for large projects
 (`batches`, quick-look PNGs): (a) the in-process limit: the same per-subject work (read image
-and marks, histogram, zoom, quick look, write the three files) in a loop in one Python process;
+and marks, every step of the chain, write its files) in a loop in one Python process, also
+split by phase (read, compute, render, encode, write) in a second, timed run;
 (b) the workflow from cold with --cores 2; (c) a no-op rerun; (d) a rerun after one subject's
 marks change; (e) the seed-equivalent single-subject command (`zooheat plot`, a matplotlib
 figure, one new process per subject), timed on a few subjects and projected to N. The last
@@ -15,6 +16,7 @@ line is machine-readable.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -36,10 +38,53 @@ with open(table, newline="") as f:
             for r in csv.DictReader(f, delimiter="\\t")]
 config = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
 formats = {name: step.output_formats(config) for name, step in STEPS.items()}
+if len(sys.argv) > 3:  # the same run, each phase's functions timed (PHASES)
+    exec(sys.argv[3])
+import time
+started = time.perf_counter()
 run_batch(rows, "blobs", settings=step_settings(config), formats=formats,
           state=results + "/state.json", results=results)
-print(len(rows))
+print(len(rows), time.perf_counter() - started)
+if len(sys.argv) > 3:
+    report(len(rows))
 """
+
+# Times the functions of each phase of the per-subject chain, each call's own time (a call
+# inside another's is counted in its own phase only), and prints ms per subject by phase.
+PHASES = """
+import collections, dataclasses, functools, json, time
+import zooheat.batch, zooheat.pipeline, zooheat.quicklook
+spent, stack = collections.Counter(), []
+def timed(phase, function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        stack.append(0.0)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - start
+            spent[phase] += elapsed - stack.pop()
+            if stack:
+                stack[-1] += elapsed
+    return wrapper
+for module, name, phase in [
+    (zooheat.pipeline, "read_pixels", "read"), (zooheat.pipeline, "read_marks", "read"),
+    (zooheat.batch, "_read", "read"), (zooheat.quicklook, "blend_heat", "render"),
+    (zooheat.quicklook, "compose", "render"), (zooheat.quicklook, "png_bytes", "encode"),
+    (zooheat.quicklook, "thumbnail", "encode"), (zooheat.pipeline, "write_if_changed", "write"),
+    (zooheat.batch, "write_if_changed", "write"),
+]:
+    setattr(module, name, timed(phase, getattr(module, name)))
+for step in list(STEPS.values()):
+    STEPS[step.name] = dataclasses.replace(
+        step, compute=timed("compute", step.compute), encode=timed("encode", step.encode))
+begun = time.perf_counter()
+def report(n):
+    spent["other"] = time.perf_counter() - begun - sum(spent.values())
+    print(json.dumps({k: v / n * 1000 for k, v in spent.items()}))
+"""
+PHASE_NAMES = ("read", "compute", "render", "encode", "write", "other")
 
 
 def du_bytes(*folders: Path) -> int:
@@ -73,7 +118,7 @@ def main() -> None:
         },
     )
     example = work / "example"
-    for stale in ("results", "logs", ".snakemake", "limit"):
+    for stale in ("results", "logs", ".snakemake", "limit", "limit2"):
         shutil.rmtree(work / stale, ignore_errors=True)
     snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2"]
 
@@ -82,6 +127,14 @@ def main() -> None:
         cwd=work,
     )
     assert limit.returncode == 0, limit.stderr
+    # the loop's own time (the process's start and imports are in limit.wall_s)
+    limit_ms = float(limit.stdout.split()[1]) / n * 1000
+    table = str(example / "subjects.tsv")
+    phased = measure(
+        [sys.executable, "-c", IN_PROCESS, table, str(work / "limit2"), PHASES], cwd=work
+    )
+    assert phased.returncode == 0, phased.stderr
+    phases = json.loads(phased.stdout.splitlines()[-1])
     cold = measure(snakemake, cwd=work)
     assert cold.returncode == 0, cold.stderr[-2000:]
     noop = measure(snakemake, cwd=work)
@@ -137,6 +190,11 @@ def main() -> None:
     print(
         f"(e) seed-equivalent command, 1 subject: {seed_one:.2f} s -> x{n}: {seed_one * n:,.0f} s"
     )
+    print(
+        "(a) in-process, ms per subject by phase: "
+        + ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in PHASE_NAMES)
+        + f" (sum {sum(phases.values()):.2f}; untimed {limit_ms:.2f})"
+    )
     print(f"cold / in-process limit: {cold.wall_s / limit.wall_s:.2f}")
     print(f"seed x N / cold: {seed_one * n / cold.wall_s:.1f}")
     print(
@@ -155,7 +213,8 @@ def main() -> None:
         f"cold_ratio={cold.wall_s / limit.wall_s:.2f} "
         f"seed_speedup={seed_one * n / cold.wall_s:.1f} noop_s={noop.wall_s:.1f} "
         f"one_change_s={change.wall_s:.1f} "
-        f"one_change_jobs={change_jobs} peak_rss_mb={cold.root_peak_rss_mb:.0f}"
+        f"one_change_jobs={change_jobs} peak_rss_mb={cold.root_peak_rss_mb:.0f} "
+        f"limit_ms_per_subject={limit_ms:.2f}"
     )
 
 
