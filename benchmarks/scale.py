@@ -135,6 +135,9 @@ def main() -> None:
     )
     assert phased.returncode == 0, phased.stderr
     phases = json.loads(phased.stdout.splitlines()[-1])
+    # Every run below pays Snakemake's own start; where SLURM's tools are installed but no
+    # controller answers, its SLURM plugin waits for them on import (some 9 s here)
+    start = measure([sys.executable, "-c", "import snakemake.cli"], cwd=work)
     cold = measure(snakemake, cwd=work)
     assert cold.returncode == 0, cold.stderr[-2000:]
     noop = measure(snakemake, cwd=work)
@@ -195,6 +198,7 @@ def main() -> None:
         + ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in PHASE_NAMES)
         + f" (sum {sum(phases.values()):.2f}; untimed {limit_ms:.2f})"
     )
+    print(f"Snakemake's own start (in each run above): {start.wall_s:.1f} s")
     print(f"cold / in-process limit: {cold.wall_s / limit.wall_s:.2f}")
     print(f"seed x N / cold: {seed_one * n / cold.wall_s:.1f}")
     print(
