@@ -26,7 +26,6 @@ from zooheat.style import check_figure_arrays
 
 __all__ = [
     "Blend",
-    "blend",
     "blend_heat",
     "colormap_lut",
     "compose",
@@ -231,6 +230,15 @@ def blend_heat(
     lookup, and only where there is heat: a few tenths of a millisecond for a MoEDAL scan,
     where blending every pixel in float32 took over ten. Float pixels, transparency and
     16-bit values take the float32 blend; both give the same bytes for the same pixels.
+
+    Examples
+    --------
+    >>> z = np.zeros((4, 4), dtype=np.uint8); z[0, 0] = 2
+    >>> blended = blend_heat(np.zeros((4, 4), dtype=np.uint8), z, alpha=1.0)
+    >>> blended.picture[0, 0].tolist() == colormap_lut("viridis")[255].tolist(), blended.peak
+    (True, 2)
+    >>> blended.picture[1, 1].tolist()  # no heat: the image as it is
+    [0, 0, 0]
     """
     check_figure_arrays(image, zoomed)
     counts = np.asarray(zoomed)
@@ -249,33 +257,6 @@ def blend_heat(
     else:
         picture = _blend_floats(image, where, colours, cmap, alpha)
     return Blend(picture, peak, top, whole)
-
-
-def blend(
-    image: np.ndarray,
-    zoomed: np.ndarray,
-    *,
-    cmap: str = "viridis",
-    alpha: float = 0.6,
-    zeros_transparent: bool = True,
-) -> np.ndarray:
-    """Blend counts (or a density) on the image grid over the image: the picture alone.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``uint8`` RGB, the image's shape.
-
-    Examples
-    --------
-    >>> z = np.zeros((4, 4), dtype=np.uint8); z[0, 0] = 2
-    >>> top = colormap_lut("viridis")[255].tolist()
-    >>> blend(np.zeros((4, 4)), z, alpha=1.0)[0, 0].tolist() == top
-    True
-    """
-    return blend_heat(
-        image, zoomed, cmap=cmap, alpha=alpha, zeros_transparent=zeros_transparent
-    ).picture
 
 
 def thumbnail(picture: np.ndarray, size: int) -> bytes:
