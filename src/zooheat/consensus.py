@@ -310,9 +310,9 @@ def consensus_of_marks(
     radius[np.isnan(radius)] = 0.0
     # A line across the image has one coordinate: 0 stands for the other while grouping,
     # and lines join only lines of their direction (kind 1: no y, 2: no x; points 0).
-    no_x, no_y = np.isnan(marks.x), np.isnan(marks.y)
-    lines = bool(no_x.any() or no_y.any())
+    lines = math.isnan(float(marks.x.sum()) + float(marks.y.sum()))  # a NaN: some line
     if lines:
+        no_x, no_y = np.isnan(marks.x), np.isnan(marks.y)
         kind = no_y.astype(np.int64) + 2 * no_x.astype(np.int64)
         x, y = np.nan_to_num(marks.x), np.nan_to_num(marks.y)
         order = np.lexsort((radius, y, x, kind, volunteer))
@@ -368,7 +368,10 @@ def consensus_of_marks(
             )
         )
     # Number the objects by volunteers (most first), then by centre.
-    objects.sort(key=lambda o: (-o[0], _nan_last(o[1]), _nan_last(o[2])))
+    if lines:
+        objects.sort(key=lambda o: (-o[0], _nan_last(o[1]), _nan_last(o[2])))
+    else:
+        objects.sort(key=lambda o: (-o[0], o[1], o[2]))
     labels = [0] * n
     for k, obj in enumerate(objects, start=1):
         for i in obj[5]:
