@@ -339,14 +339,28 @@ def marked_layers():
     without an image gets the IMAGELESS_STEPS and its summary row, not its heat map. (A
     subject table's subject that has neither its image nor its mark table is only listed
     among the missing images.)"""
-    with_image = subjects()
-    return [
-        (layer, subject)
-        for subject, entry in sorted(all_subjects().items())
-        for layer in LAYERS
-        if entry[layer] is not None
-        and (FROM_EXPORT or subject in with_image or os.path.isfile(entry[layer]))
-    ]
+    table, with_image = all_subjects(), subjects()
+    # asked for by many input functions: listed once per subject table
+    if _MARKED.get("table") is not table or _MARKED.get("with_image") is not with_image:
+        marked = [
+            (layer, subject)
+            for subject, entry in sorted(table.items())
+            for layer in LAYERS
+            if entry[layer] is not None
+            and (FROM_EXPORT or subject in with_image or os.path.isfile(entry[layer]))
+        ]
+        manifests = (
+            sorted({batch_manifest(ly, batch_of(s)) for ly, s in marked})
+            if BATCHES
+            else []
+        )
+        _MARKED.update(
+            table=table, with_image=with_image, marked=marked, manifests=manifests
+        )
+    return _MARKED["marked"]
+
+
+_MARKED = {}
 
 
 def image_of(subject):
@@ -509,9 +523,8 @@ def batch_state(layer, batch):
 
 def batch_manifests():
     """The manifest of every batch that has subjects: it stands for all their files."""
-    return sorted(
-        {batch_manifest(layer, batch_of(subject)) for layer, subject in marked_layers()}
-    )
+    marked_layers()  # lists them with the subjects, once
+    return _MARKED["manifests"]
 
 
 @functools.cache

@@ -115,32 +115,23 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 def _blend_table(cmap: str, alpha: float) -> np.ndarray:
     """Return the blend of every 8-bit value under every colour of the map.
 
-    ``(257, 256, 3)`` uint8: value ``v`` under colour ``k`` (row 256: under no colour),
-    exactly as the float blend of :func:`_blend_floats` gives it.
+    ``(256, 256, 3)`` uint8: value ``v`` under colour ``k``, exactly as the float blend of
+    :func:`_blend_floats` gives it.
     """
     base = np.arange(256, dtype=np.float32) / np.float32(255)  # as unit_interval gives
     heat = colormap_lut(cmap).astype(np.float32) / 255.0
     weight = np.float32(alpha)
-    table = np.empty((257, 256, 3), dtype=np.uint8)
     blended = base[None, :, None] * (np.float32(1.0) - weight) + heat[:, None, :] * weight
-    table[:256] = np.round(blended * 255.0).astype(np.uint8)
-    table[256] = np.round(base * 255.0).astype(np.uint8)[:, None]
-    return table
+    return np.round(blended * 255.0).astype(np.uint8)
 
 
-def _colour_index(counts: np.ndarray, top: float, whole: bool, transparent: bool) -> np.ndarray:
-    """Return each pixel's colour (0-255), or 256 where the heat is transparent."""
+def _colour_index(counts: np.ndarray, top: float, whole: bool) -> np.ndarray:
+    """Return each count's colour of the map, 0-255."""
     scale = np.float32(255.0 / top)
     if whole:  # whole counts: one entry per count, then a lookup per pixel
         levels = np.arange(int(counts.max(initial=0)) + 1, dtype=np.float32)
-        table = np.clip(np.round(levels * scale), 0, 255).astype(np.intp)
-        if transparent:
-            table[0] = 256
-        return table[counts]
-    index = np.clip(np.round(counts.astype(np.float32) * scale), 0, 255).astype(np.intp)
-    if transparent:
-        index[counts == 0] = 256
-    return index
+        return np.clip(np.round(levels * scale), 0, 255).astype(np.intp)[counts]
+    return np.clip(np.round(counts.astype(np.float32) * scale), 0, 255).astype(np.intp)
 
 
 def _heat_pixels(
@@ -149,8 +140,8 @@ def _heat_pixels(
     """Return the flat positions of the pixels under some colour, and their colours."""
     if transparent:  # most of a heat map is zeros: find the others first
         where = np.flatnonzero(counts)
-        return where, _colour_index(counts.ravel()[where], top, whole, False)
-    return np.arange(counts.size), _colour_index(counts, top, whole, False).ravel()
+        return where, _colour_index(counts.ravel()[where], top, whole)
+    return np.arange(counts.size), _colour_index(counts, top, whole).ravel()
 
 
 def _blend_bytes(
@@ -164,7 +155,7 @@ def _blend_bytes(
         words = _packed_table(cmap, alpha).take(colours * 256 + image.ravel())
         rgb = words.view(np.uint8).reshape(*image.shape, 4)[:, :, :3]
         return np.ascontiguousarray(rgb)
-    table = _blend_table(cmap, alpha).reshape(257 * 256, 3)
+    table = _blend_table(cmap, alpha).reshape(256 * 256, 3)
     base = np.empty((*image.shape[:2], 3), dtype=np.uint8)
     if image.ndim == 2:
         base[:, :, 0] = base[:, :, 1] = base[:, :, 2] = image

@@ -26,7 +26,7 @@ from zooheat.consensus import read_consensus
 from zooheat.errors import ZooheatError, excerpt
 from zooheat.fileio import atomic_write, write_if_changed
 from zooheat.limits import DEFAULT_LIMITS, Limits
-from zooheat.marks import COLUMN_TYPES, parse_marks, read_marks
+from zooheat.marks import COLUMN_TYPES, COORDINATE_COLUMNS, parse_marks, read_marks
 from zooheat.panoptes import unit_subject
 from zooheat.pipeline import (
     RESULTS,
@@ -178,9 +178,6 @@ class MarkBlock(NamedTuple):
     table: Any
 
 
-_LEADING = ("subject", "layer", "mark", "object", "duplicate")
-
-
 def _leading_fields() -> list[Any]:
     import pyarrow as pa
 
@@ -194,9 +191,11 @@ def _leading_fields() -> list[Any]:
 
 
 def _field(name: str) -> Any:
+    """Return a mark-table column's field: coordinates float64, the ingest's typed, else text."""
     import pyarrow as pa
 
-    return pa.field(name, pa.type_for_alias(COLUMN_TYPES.get(name, "string")))
+    kind = "float64" if name in COORDINATE_COLUMNS else COLUMN_TYPES.get(name, "string")
+    return pa.field(name, pa.type_for_alias(kind))
 
 
 def mark_block(entry: SubjectLayer, *, results: PathLike = RESULTS, limits: Limits) -> MarkBlock:
@@ -222,8 +221,8 @@ def mark_block(entry: SubjectLayer, *, results: PathLike = RESULTS, limits: Limi
         pa.array(consensus.duplicate.tolist(), pa.bool_()),
     ]
     fields = _leading_fields()
-    for name in [*marks.extra, "x", "y", "r"]:
-        field = _field(name) if name not in ("x", "y", "r") else pa.field(name, pa.float64())
+    for name in [*marks.extra, *COORDINATE_COLUMNS]:
+        field = _field(name)
         column = typed[name]
         if column.type != field.type:
             bad = next((v for v in column.to_pylist() if v is not None), "")
@@ -241,17 +240,17 @@ def _block_order(subject: str, layer: str) -> tuple[Any, ...]:
     return (_natural(subject), layer)
 
 
+def _in_table_order(entries: Iterable[SubjectLayer]) -> list[SubjectLayer]:
+    """Return the entries in the order of ``marks.parquet``'s rows: subject, then layer."""
+    return sorted(entries, key=lambda e: _block_order(e.subject, e.layer))
+
+
 def _schema(extra: Sequence[str]) -> Any:
     """Return the schema of ``marks.parquet`` whose mark-table columns are ``extra``."""
     import pyarrow as pa
 
-    return pa.schema(
-        [
-            *_leading_fields(),
-            *(_field(name) for name in extra),
-            *(pa.field(name, pa.float64()) for name in ("x", "y", "r")),
-        ]
-    )
+    columns = (*extra, *COORDINATE_COLUMNS)
+    return pa.schema([*_leading_fields(), *(_field(name) for name in columns)])
 
 
 def _fitted(table: Any, schema: Any) -> Any:
@@ -317,7 +316,7 @@ def write_marks_table(
         A mark or consensus table is missing or unreadable, or a column the ingest types
         (``tool``, ``frame``, ids, shape fields) holds text in some table.
     """
-    ordered = sorted(entries, key=lambda e: _block_order(e.subject, e.layer))
+    ordered = _in_table_order(entries)
     extra = _union(_header_columns(entry.marks) for entry in ordered)
     blocks = (mark_block(entry, results=results, limits=limits) for entry in ordered)
     return _write_blocks(blocks, extra, out)
@@ -353,7 +352,7 @@ def write_marks_part(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    ordered = sorted(entries, key=lambda e: _block_order(e.subject, e.layer))
+    ordered = _in_table_order(entries)
     blocks = [mark_block(entry, results=results, limits=limits) for entry in ordered]
     listed = [[b.subject, b.layer, b.table.num_rows, list(b.columns)] for b in blocks]
     schema = _schema(_union(block.columns for block in blocks)).with_metadata(
@@ -388,7 +387,7 @@ def merge_marks_parts(parts: Sequence[PathLike], out: PathLike) -> int:
         start = 0
         for subject, layer, rows, columns in listed:
             part = table.slice(start, rows)
-            keep = [*_LEADING, *columns, "x", "y", "r"]
+            keep = [*(f.name for f in _leading_fields()), *columns, *COORDINATE_COLUMNS]
             blocks.append(MarkBlock(subject, layer, tuple(columns), part.select(keep)))
             start += rows
     blocks.sort(key=lambda b: _block_order(b.subject, b.layer))
