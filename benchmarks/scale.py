@@ -10,7 +10,10 @@ split by phase (read, compute, render, encode, write) in a second, timed run;
 (b) the workflow from cold with --cores 2; (c) a no-op rerun; (d) a rerun after one subject's
 marks change; (e) the seed-equivalent single-subject command (`zooheat plot`, a matplotlib
 figure, one new process per subject), timed on a few subjects and projected to N. The last
-line is machine-readable.
+line is machine-readable. With --limit-subjects K, (a) runs on the first K subjects and is
+projected to N (its process start counted once), so 10^5 subjects need not run it twice:
+
+    .venv/bin/python benchmarks/scale.py --subjects 100000 --batches 100 --limit-subjects 5000
 """
 
 from __future__ import annotations
@@ -32,20 +35,20 @@ IN_PROCESS = """
 import csv, sys
 from zooheat.batch import BatchMember, run_batch
 from zooheat.pipeline import STEPS, step_settings
-table, results = sys.argv[1], sys.argv[2]
+table, results, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(table, newline="") as f:
     rows = [BatchMember(r["subject"], "example/" + r["image"], "example/" + r["blobs"])
-            for r in csv.DictReader(f, delimiter="\\t")]
+            for r in csv.DictReader(f, delimiter="\\t")][:count]
 config = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
 formats = {name: step.output_formats(config) for name, step in STEPS.items()}
-if len(sys.argv) > 3:  # the same run, each phase's functions timed (PHASES)
-    exec(sys.argv[3])
+if len(sys.argv) > 4:  # the same run, each phase's functions timed (PHASES)
+    exec(sys.argv[4])
 import time
 started = time.perf_counter()
 run_batch(rows, "blobs", settings=step_settings(config), formats=formats,
           state=results + "/state.json", results=results)
 print(len(rows), time.perf_counter() - started)
-if len(sys.argv) > 3:
+if len(sys.argv) > 4:
     report(len(rows))
 """
 
@@ -101,8 +104,12 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=1000)
     parser.add_argument("--batches", type=int, help="default: one per 200 subjects, at least 2")
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "zooheat-scale")
+    parser.add_argument(
+        "--limit-subjects", type=int, help="run (a) on this many subjects, projected to N"
+    )
     args = parser.parse_args()
     n = args.subjects
+    sample = min(n, args.limit_subjects or n)
     batches = args.batches or max(2, n // 200)
 
     work = synthetic_workflow(
@@ -122,16 +129,19 @@ def main() -> None:
         shutil.rmtree(work / stale, ignore_errors=True)
     snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2"]
 
+    table = str(example / "subjects.tsv")
     limit = measure(
-        [sys.executable, "-c", IN_PROCESS, str(example / "subjects.tsv"), str(work / "limit")],
-        cwd=work,
+        [sys.executable, "-c", IN_PROCESS, table, str(work / "limit"), str(sample)], cwd=work
     )
     assert limit.returncode == 0, limit.stderr
     # the loop's own time (the process's start and imports are in limit.wall_s)
-    limit_ms = float(limit.stdout.split()[1]) / n * 1000
-    table = str(example / "subjects.tsv")
+    loop_s = float(limit.stdout.split()[1])
+    limit_ms = loop_s / sample * 1000
+    limit_s = limit.wall_s - loop_s + limit_ms * n / 1000  # projected to N if sampled
+    limit_cpu_s = limit.cpu_s * limit_s / limit.wall_s
     phased = measure(
-        [sys.executable, "-c", IN_PROCESS, table, str(work / "limit2"), PHASES], cwd=work
+        [sys.executable, "-c", IN_PROCESS, table, str(work / "limit2"), str(sample), PHASES],
+        cwd=work,
     )
     assert phased.returncode == 0, phased.stderr
     phases = json.loads(phased.stdout.splitlines()[-1])
@@ -183,8 +193,12 @@ def main() -> None:
     float64 = n * ((64 * 65 + 384 * 390) * 8 + 2 * 128)
     print(f"{n:,} subjects, 1 layer, {batches} batches, quick-look PNGs, --cores 2")
     print(f"{'':34} {'wall s':>8} {'cpu s':>8} {'peak MB':>8}")
+    sampled = f" (on {sample:,}, projected)" if sample < n else ""
+    print(
+        f"{'(a) in-process limit, 1 process':34} {limit_s:8.1f} {limit_cpu_s:8.1f} "
+        f"{limit.peak_rss_mb:8.0f}{sampled}"
+    )
     for name, m in (
-        ("(a) in-process limit, 1 process", limit),
         ("(b) workflow, cold", cold),
         ("(c) no-op rerun", noop),
         ("(d) one subject changed", change),
@@ -199,7 +213,7 @@ def main() -> None:
         + f" (sum {sum(phases.values()):.2f}; untimed {limit_ms:.2f})"
     )
     print(f"Snakemake's own start (in each run above): {start.wall_s:.1f} s")
-    print(f"cold / in-process limit: {cold.wall_s / limit.wall_s:.2f}")
+    print(f"cold / in-process limit: {cold.wall_s / limit_s:.2f}")
     print(f"seed x N / cold: {seed_one * n / cold.wall_s:.1f}")
     print(
         f"jobs: no-op {jobs(noop.stdout + noop.stderr)}, one change {change_jobs} "
@@ -214,7 +228,7 @@ def main() -> None:
         f"({disk / float64:.1%})"
     )
     print(
-        f"cold_ratio={cold.wall_s / limit.wall_s:.2f} "
+        f"cold_s={cold.wall_s:.1f} cold_ratio={cold.wall_s / limit_s:.2f} "
         f"seed_speedup={seed_one * n / cold.wall_s:.1f} noop_s={noop.wall_s:.1f} "
         f"one_change_s={change.wall_s:.1f} "
         f"one_change_jobs={change_jobs} peak_rss_mb={cold.root_peak_rss_mb:.0f} "
