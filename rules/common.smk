@@ -107,8 +107,10 @@ def read_subject_table(path, layers):
     if not table.is_file():
         raise ValueError(f"{table}: subject table not found (config key 'subjects')")
 
+    folder = os.fspath(table.parent)
+
     def resolve(cell):
-        return os.path.normpath(table.parent / cell) if cell else None
+        return os.path.normpath(os.path.join(folder, cell)) if cell else None
 
     subjects = {}
     with open(table, encoding="utf-8-sig", newline="") as handle:

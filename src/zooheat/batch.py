@@ -238,12 +238,16 @@ def missing_outputs(
     an image has only the outputs of ``imageless`` (:func:`steps_without_image`).
     """
     missing = []
-    for member in members:
-        steps = None if member.image is not None else imageless
-        for path in chain_outputs(layer, member.subject, formats, results, steps):
-            folder, _, name = path.rpartition("/")
-            if name not in listing(folder):
-                missing.append(path)
+    for steps, group in (
+        (None, [m.subject for m in members if m.image is not None]),
+        (imageless, [m.subject for m in members if m.image is None]),
+    ):
+        # each output path is the subject's id between a head and a tail
+        for path in chain_outputs(layer, "\0", formats, results, steps) if group else ():
+            head, tail = path.split("\0")
+            folder, _, start = head.rpartition("/")
+            names = listing(folder)
+            missing += [head + s + tail for s in group if start + s + tail not in names]
     return missing
 
 

@@ -845,10 +845,26 @@ def chain_outputs(
     results: PathLike = RESULTS,
     steps: Sequence[str] | None = None,
 ) -> list[str]:
-    """Return the output paths of every step (or of ``steps``) for one subject and layer."""
-    return [
-        path
-        for name, step in STEPS.items()
-        if steps is None or name in steps
-        for path in step.paths(layer, subject, formats.get(name, ()), results)
-    ]
+    """Return the output paths of every step (or of ``steps``) for one subject and layer.
+
+    Called for every subject of a batch as each run starts (to find files deleted by hand),
+    so each path is the subject's id between a prefix and a suffix worked out once.
+    """
+    shown = tuple(
+        (name, tuple(formats.get(name, ()))) for name in STEPS if steps is None or name in steps
+    )
+    return [head + subject + tail for head, tail in _output_halves(layer, shown, str(results))]
+
+
+@functools.lru_cache(maxsize=256)
+def _output_halves(
+    layer: str, steps: tuple[tuple[str, tuple[str, ...]], ...], results: str
+) -> tuple[tuple[str, str], ...]:
+    """Return each output path of ``steps`` as the text before and after the subject's id."""
+    mark = "\0"  # in no path
+    halves = []
+    for name, formats in steps:
+        for path in STEPS[name].paths(layer, mark, formats, results):
+            head, tail = path.split(mark)  # every pattern names the subject once
+            halves.append((head, tail))
+    return tuple(halves)
