@@ -158,15 +158,20 @@ def test_the_inputs_fingerprint_follows_each_files_size_and_time(tmp_path):
     assert batch_module.inputs_fingerprint([members[0]._replace(classifications=4)]) != gone
 
 
-def test_batches_parts_of_marks_parquet_merge_into_the_same_bytes(tmp_path):
+@pytest.mark.parametrize("row_group", [65536, 7])
+def test_batches_parts_of_marks_parquet_merge_into_the_same_bytes(tmp_path, monkeypatch, row_group):
     """marks.parquet from the batches' parts is the file made from every subject's tables:
     subjects of several batches in natural order (9 before 10), tables with their own
     columns (a hand-made one with a column of its own, a headerless one), a subject with
-    no marks."""
+    no marks; in one row group, or in many that cut across subjects and parts."""
+    import pyarrow.parquet as pq
+
+    import zooheat.summary
     from zooheat.consensus import consensus_of_marks, format_consensus
     from zooheat.marks import parse_marks
     from zooheat.summary import SubjectLayer, merge_marks_parts, write_marks_part, write_marks_table
 
+    monkeypatch.setattr(zooheat.summary, "ROW_GROUP", row_group)
     results = tmp_path / "results"
     tables = {
         "10": write_synthetic(tmp_path, 0),
@@ -195,6 +200,8 @@ def test_batches_parts_of_marks_parquet_merge_into_the_same_bytes(tmp_path):
     merged = tmp_path / "merged.parquet"
     assert merge_marks_parts(parts, merged) == rows
     assert merged.read_bytes() == whole.read_bytes()
+    groups = pq.ParquetFile(whole).num_row_groups
+    assert (groups == 1) == (row_group >= rows), groups
     import pandas as pd
 
     frame = pd.read_parquet(whole)

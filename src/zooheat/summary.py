@@ -17,9 +17,9 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from zooheat.batch import MANIFEST_COLUMNS
 from zooheat.consensus import read_consensus
@@ -257,35 +257,63 @@ def _fitted(table: Any, schema: Any) -> Any:
     """Return ``table`` with the columns of ``schema``: nulls where it has none."""
     import pyarrow as pa
 
-    n = table.num_rows
+    n, there = table.num_rows, set(table.column_names)
     return pa.Table.from_arrays(
-        [table[f.name] if f.name in table.column_names else pa.nulls(n, f.type) for f in schema],
+        [table[f.name] if f.name in there else pa.nulls(n, f.type) for f in schema],
         schema=schema,
     )
+
+
+_Item = TypeVar("_Item")
+
+
+def _row_groups(items: Iterable[_Item], rows: Callable[[_Item], int]) -> Iterator[list[_Item]]:
+    """Group blocks, in order, into the Parquet writer's calls.
+
+    Each call has at least ROW_GROUP rows (the writer splits them into row groups of
+    ROW_GROUP), but the last, which has what is left.
+    """
+    pending: list[_Item] = []
+    count = 0
+    for item in items:
+        pending.append(item)
+        count += rows(item)
+        if count >= ROW_GROUP:
+            yield pending
+            pending, count = [], 0
+    if pending:
+        yield pending
+
+
+def _write_groups(tables: Iterable[Any], schema: Any, out: PathLike) -> int:
+    """Write each table as one call of the Parquet writer; return the rows.
+
+    Each is written as one chunk, so the file's bytes depend on the rows alone, not on how
+    they were put together (from every mark table, or from batches' parts).
+    """
+    import pyarrow.parquet as pq
+
+    written, calls = 0, 0
+    with atomic_write(out) as handle:
+        writer = pq.ParquetWriter(handle, schema, compression="zstd", write_statistics=True)
+        for table in tables:
+            writer.write_table(table.combine_chunks(), row_group_size=ROW_GROUP)
+            written += table.num_rows
+            calls += 1
+        if not calls:
+            writer.write_table(schema.empty_table())
+        writer.close()
+    return written
 
 
 def _write_blocks(blocks: Iterable[MarkBlock], extra: Sequence[str], out: PathLike) -> int:
     """Write blocks (in the table's order) with the columns ``extra``; return the rows."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = _schema(extra)
-    pending: list[Any] = []
-    rows = written = 0
-    with atomic_write(out) as handle:
-        writer = pq.ParquetWriter(handle, schema, compression="zstd", write_statistics=True)
-        for block in blocks:
-            pending.append(_fitted(block.table, schema))
-            rows += block.table.num_rows
-            if rows >= ROW_GROUP:
-                writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP)
-                written += rows
-                pending, rows = [], 0
-        if pending or not written:
-            writer.write_table(pa.concat_tables(pending) if pending else schema.empty_table())
-            written += rows
-        writer.close()
-    return written
+    fitted = (_fitted(block.table, schema) for block in blocks)
+    groups = _row_groups(fitted, lambda table: table.num_rows)
+    return _write_groups((pa.concat_tables(group) for group in groups), schema, out)
 
 
 def _union(column_lists: Iterable[Sequence[str]]) -> list[str]:
@@ -377,22 +405,30 @@ def merge_marks_parts(parts: Sequence[PathLike], out: PathLike) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    blocks = []
+    tables = []
+    # each block's place in the table's order, first row among all parts, rows, columns
+    blocks: list[tuple[tuple[Any, ...], int, int, tuple[str, ...]]] = []
+    start = 0
     for path in parts:
         try:
             table = pq.read_table(path)
             listed = json.loads((table.schema.metadata or {})[_BLOCKS_KEY])
         except (OSError, KeyError, ValueError, pa.ArrowException) as exc:
             raise ZooheatError(f"{path}: not a batch's part of marks.parquet ({exc})") from None
-        start = 0
         for subject, layer, rows, columns in listed:
-            part = table.slice(start, rows)
-            keep = [*(f.name for f in _leading_fields()), *columns, *COORDINATE_COLUMNS]
-            blocks.append(MarkBlock(subject, layer, tuple(columns), part.select(keep)))
+            blocks.append((_block_order(subject, layer), start, rows, tuple(columns)))
             start += rows
-    blocks.sort(key=lambda b: _block_order(b.subject, b.layer))
-    extra = _union(block.columns for block in blocks)
-    return _write_blocks(blocks, extra, out)
+        tables.append(table)
+    blocks.sort(key=lambda block: block[0])
+    schema = _schema(_union(block[3] for block in blocks))
+    # every part with every column, one after the other; each call's rows taken in order
+    whole = pa.concat_tables([_fitted(table, schema) for table in tables])
+
+    def rows_of(group: list[tuple[Any, int, int, Any]]) -> Any:
+        return pa.concat_tables([whole.slice(first, rows) for _, first, rows, _ in group])
+
+    groups = _row_groups(blocks, lambda block: block[2])
+    return _write_groups((rows_of(group) for group in groups), schema, out)
 
 
 def write_summary(rows: Iterable[Mapping[str, Any]], out: PathLike) -> int:
