@@ -174,6 +174,12 @@ def _relative(path: str, start: str) -> str:
     return os.path.relpath(path, start).replace(os.sep, "/")
 
 
+def _halves(path: str, folder: str) -> tuple[str, str]:
+    """Return the link from ``folder`` to ``path`` as the text either side of its NUL."""
+    head, tail = _relative(path, folder).split("\0")
+    return head, tail
+
+
 def gallery_html(
     rows: Sequence[Mapping[str, Any]],
     *,
@@ -194,17 +200,21 @@ def gallery_html(
     True
     """
     folder = f"{os.fspath(results)}/gallery"
+    links: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {}  # per layer
     data = []
     for number, row in enumerate(rows):
         subject, layer = str(row["subject"]), str(row["layer"])
-        (thumb,) = STEPS["thumbnail"].paths(layer, subject, results=results)
-        (figure,) = STEPS["overlay"].paths(layer, subject, [figure_format], results=results)
+        if layer not in links:  # each link is the subject's id between a head and a tail
+            (thumb,) = STEPS["thumbnail"].paths(layer, "\0", results=results)
+            (figure,) = STEPS["overlay"].paths(layer, "\0", [figure_format], results=results)
+            links[layer] = (_halves(thumb, folder), _halves(figure, folder))
+        (thumb_head, thumb_tail), (figure_head, figure_tail) = links[layer]
         entry = {key: row.get(key) for key, _ in GALLERY_COLUMNS}
         made = has_heat_map(row)
         entry |= {
             "order": number,
-            "thumbnail": _relative(thumb, folder) if made else None,
-            "figure": _relative(figure, folder) if made else None,
+            "thumbnail": thumb_head + subject + thumb_tail if made else None,
+            "figure": figure_head + subject + figure_tail if made else None,
         }
         data.append(entry)
     layers = sorted({str(row["layer"]) for row in rows})
