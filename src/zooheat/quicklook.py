@@ -359,26 +359,32 @@ def compose(
     ticks = tuple(integer_ticks(peak) if whole else _float_ticks(top))
     canvas = _frame(cmap, rows, cols, ticks, top).copy()
     canvas[_CAPTION:, :cols] = pixels
-    image = Image.fromarray(canvas)
-    draw = ImageDraw.Draw(image)
-    for x, y, r in [] if circles is None else np.asarray(circles, dtype=float):
-        if np.isnan(x):  # a line across the image
-            draw.line([(0, _CAPTION + y * scale), (cols - 1, _CAPTION + y * scale)], fill="white")
-            continue
-        if np.isnan(y):
-            draw.line([(x * scale, _CAPTION), (x * scale, _CAPTION + rows - 1)], fill="white")
-            continue
-        cx, cy = x * scale, _CAPTION + y * scale
-        if np.isfinite(r) and r > 0:
-            draw.ellipse(
-                [cx - r * scale, cy - r * scale, cx + r * scale, cy + r * scale], outline="white"
-            )
-        draw.line([(cx - 4, cy), (cx + 4, cy)], fill="white")
-        draw.line([(cx, cy - 4), (cx, cy + 4)], fill="white")
+    if circles is not None and len(circles):
+        # drawn white on a mask: the same pixels as on the picture, without converting it
+        mask = Image.new("L", (canvas.shape[1], canvas.shape[0]), 0)
+        draw = ImageDraw.Draw(mask)
+        for x, y, r in np.asarray(circles, dtype=float):
+            if np.isnan(x):  # a line across the image
+                draw.line([(0, _CAPTION + y * scale), (cols - 1, _CAPTION + y * scale)], fill=255)
+                continue
+            if np.isnan(y):
+                draw.line([(x * scale, _CAPTION), (x * scale, _CAPTION + rows - 1)], fill=255)
+                continue
+            cx, cy = x * scale, _CAPTION + y * scale
+            if np.isfinite(r) and r > 0:
+                draw.ellipse(
+                    [cx - r * scale, cy - r * scale, cx + r * scale, cy + r * scale], outline=255
+                )
+            draw.line([(cx - 4, cy), (cx + 4, cy)], fill=255)
+            draw.line([(cx, cy - 4), (cx, cy + 4)], fill=255)
+        canvas[np.asarray(mask) != 0] = 255
     shown = peak if whole else f"{peak:.3g}"
     caption = f"{caption}  max {shown}" if caption else f"max {shown}"
-    draw.text((2, _CAPTION // 2), caption, fill="black", font=_font(), anchor="lm")
-    return np.asarray(image)
+    # The caption is drawn on the rows its glyphs can reach, not on the whole quick look
+    strip = Image.fromarray(canvas[: 2 * _CAPTION])
+    ImageDraw.Draw(strip).text((2, _CAPTION // 2), caption, fill="black", font=_font(), anchor="lm")
+    canvas[: 2 * _CAPTION] = np.asarray(strip)
+    return canvas
 
 
 #: zlib level of the quick look's PNG (chosen by measurement: README, *Scaling*).
