@@ -135,6 +135,24 @@ def check_writable(root: str | os.PathLike[str], depth: int = 2) -> None:
 _BLOCK = 4096
 
 
+def _nonzero_runs(data: bytes) -> list[tuple[int, int]]:
+    """Return the (start, stop) byte ranges of runs of ``_BLOCK``-sized blocks not all zero.
+
+    Examples
+    --------
+    >>> _nonzero_runs(bytes(_BLOCK) + b"x" + bytes(2 * _BLOCK) + b"y")
+    [(4096, 8192), (12288, 12290)]
+    """
+    import numpy as np
+
+    blocks = -(-len(data) // _BLOCK)
+    padded = np.zeros(blocks * _BLOCK, dtype=np.uint8)
+    padded[: len(data)] = np.frombuffer(data, dtype=np.uint8)
+    used = np.concatenate([[False], padded.reshape(blocks, _BLOCK).any(axis=1), [False]])
+    edges = np.flatnonzero(used[1:] != used[:-1]) * _BLOCK  # where runs start and stop
+    return [(int(a), min(int(b), len(data))) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool = False) -> bool:
     """Replace ``path`` atomically with ``data`` unless it already holds exactly that.
 
@@ -161,10 +179,8 @@ def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool 
             handle.write(data)
             return True
         view = memoryview(data)
-        for start in range(0, len(data), _BLOCK):
-            block = view[start : start + _BLOCK]
-            if block.tobytes().count(0) != len(block):
-                handle.seek(start)
-                handle.write(block)
+        for start, stop in _nonzero_runs(data):
+            handle.seek(start)
+            handle.write(view[start:stop])
         handle.truncate(len(data))
     return True
