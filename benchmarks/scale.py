@@ -6,7 +6,8 @@
 Measured in one run, on one layer, with the settings the README recommends for large projects
 (`batches`, quick-look PNGs): (a) the in-process limit: the same per-subject work (read image
 and marks, every step of the chain, write its files) in a loop in one Python process, also
-split by phase (read, compute, render, encode, write) in a second, timed run;
+split by phase (read, compute, render, encode, write) in a second, timed run, and the heat
+map alone (histogram, zoom, quick look; no consensus, density map or thumbnail) in a third;
 (b) the workflow from cold with --cores 2; (c) a no-op rerun; (d) a rerun after one subject's
 marks change; (e) the seed-equivalent single-subject command (`zooheat plot`, a matplotlib
 figure, one new process per subject), timed on a few subjects and projected to N. The last
@@ -50,6 +51,26 @@ run_batch(rows, "blobs", settings=step_settings(config), formats=formats,
 print(len(rows), time.perf_counter() - started)
 if len(sys.argv) > 4:
     report(len(rows))
+"""
+
+# The heat map alone, as the workflow ran it before the consensus, the density map and the
+# gallery's thumbnail joined the chain: read image and marks, histogram, zoom, quick look,
+# write their files (no batch bookkeeping: one chain per subject, in a loop).
+HEAT_MAP_ONLY = """
+import csv, sys, time
+from zooheat.pipeline import STEPS, SubjectData, run_chain, step_settings
+table, results, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with open(table, newline="") as f:
+    rows = list(csv.DictReader(f, delimiter="\\t"))[:count]
+config = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
+settings = step_settings(config)
+formats = {name: step.output_formats(config) for name, step in STEPS.items()}
+started = time.perf_counter()
+for r in rows:
+    data = SubjectData(r["subject"], "blobs", image="example/" + r["image"],
+                       marks="example/" + r["blobs"], settings=settings)
+    run_chain(data, formats, results=results, steps=("histogram", "zoom", "overlay"))
+print(len(rows), time.perf_counter() - started)
 """
 
 # Times the functions of each phase of the per-subject chain, each call's own time (a call
@@ -125,7 +146,7 @@ def main() -> None:
         },
     )
     example = work / "example"
-    for stale in ("results", "logs", ".snakemake", "limit", "limit2"):
+    for stale in ("results", "logs", ".snakemake", "limit", "limit2", "limit3"):
         shutil.rmtree(work / stale, ignore_errors=True)
     snakemake = [str(Path(sys.executable).with_name("snakemake")), "--cores", "2"]
 
@@ -145,6 +166,11 @@ def main() -> None:
     )
     assert phased.returncode == 0, phased.stderr
     phases = json.loads(phased.stdout.splitlines()[-1])
+    heat_only = measure(
+        [sys.executable, "-c", HEAT_MAP_ONLY, table, str(work / "limit3"), str(sample)], cwd=work
+    )
+    assert heat_only.returncode == 0, heat_only.stderr
+    heat_ms = float(heat_only.stdout.split()[1]) / sample * 1000
     # Every run below pays Snakemake's own start; where SLURM's tools are installed but no
     # controller answers, its SLURM plugin waits for them on import (some 9 s here)
     start = measure([sys.executable, "-c", "import snakemake.cli"], cwd=work)
@@ -212,6 +238,10 @@ def main() -> None:
         + ", ".join(f"{name} {phases.get(name, 0.0):.2f}" for name in PHASE_NAMES)
         + f" (sum {sum(phases.values()):.2f}; untimed {limit_ms:.2f})"
     )
+    print(
+        f"(a) in-process, the heat map alone (histogram, zoom, quick look; no consensus, "
+        f"density map or thumbnail): {heat_ms:.2f} ms per subject"
+    )
     print(f"Snakemake's own start (in each run above): {start.wall_s:.1f} s")
     print(f"cold / in-process limit: {cold.wall_s / limit_s:.2f}")
     print(f"seed x N / cold: {seed_one * n / cold.wall_s:.1f}")
@@ -232,7 +262,7 @@ def main() -> None:
         f"seed_speedup={seed_one * n / cold.wall_s:.1f} noop_s={noop.wall_s:.1f} "
         f"one_change_s={change.wall_s:.1f} "
         f"one_change_jobs={change_jobs} peak_rss_mb={cold.root_peak_rss_mb:.0f} "
-        f"limit_ms_per_subject={limit_ms:.2f}"
+        f"limit_ms_per_subject={limit_ms:.2f} heat_map_ms_per_subject={heat_ms:.2f}"
     )
 
 
