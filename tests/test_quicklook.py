@@ -157,3 +157,21 @@ def test_a_picture_composed_after_others_is_the_one_composed_first():
         pictures.append(quicklook(image, zoomed, caption=f"peak {peak}"))
     assert np.array_equal(pictures[0], pictures[2])
     assert not np.array_equal(pictures[0], pictures[1])
+
+
+@pytest.mark.parametrize("shape", [(384, 390), (5, 7), (1, 1), (0, 3), (13, 13), (402, 456)])
+@pytest.mark.parametrize("density", [0.0, 0.01, 0.5, 1.0])
+def test_heat_pixels_are_found_as_numpy_finds_them(shape, density):
+    """The quick look's search for pixels under heat (eight counts at a time) finds exactly
+    numpy's nonzero pixels, in order: 8-bit counts, wider counts, densities, strided views."""
+    from zooheat.quicklook import _flat_nonzero
+
+    rng = np.random.default_rng(sum(shape) + int(density * 100))
+    counts = (rng.random(shape) < density) * rng.integers(1, 255, shape)
+    for values in (
+        counts.astype(np.uint8),
+        counts.astype(np.uint16),
+        counts.astype(np.float32) / 7,
+        counts.astype(np.uint8)[:, ::-1],
+    ):
+        assert _flat_nonzero(values).tolist() == np.flatnonzero(values).tolist()
