@@ -25,6 +25,7 @@ from zooheat.pipeline import (
     SubjectData,
     chain_outputs,
     fact_names,
+    output_halves,
     run_chain,
     steps_without_image,
     subject_facts,
@@ -242,9 +243,7 @@ def missing_outputs(
         (None, [m.subject for m in members if m.image is not None]),
         (imageless, [m.subject for m in members if m.image is None]),
     ):
-        # each output path is the subject's id between a head and a tail
-        for path in chain_outputs(layer, "\0", formats, results, steps) if group else ():
-            head, tail = path.split("\0")
+        for head, tail in output_halves(layer, formats, results, steps) if group else ():
             folder, _, start = head.rpartition("/")
             names = listing(folder)
             missing += [head + s + tail for s in group if start + s + tail not in names]

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from zooheat.fileio import write_if_changed
-from zooheat.pipeline import RESULTS, STEPS
+from zooheat.pipeline import RESULTS, STEPS, SUBJECT_MARK
 
 __all__ = [
     "GALLERY_COLUMNS",
@@ -175,8 +175,8 @@ def _relative(path: str, start: str) -> str:
 
 
 def _halves(path: str, folder: str) -> tuple[str, str]:
-    """Return the link from ``folder`` to ``path`` as the text either side of its NUL."""
-    head, tail = _relative(path, folder).split("\0")
+    """Return the link from ``folder`` to ``path`` as the text either side of its id."""
+    head, tail = _relative(path, folder).split(SUBJECT_MARK)
     return head, tail
 
 
@@ -205,8 +205,9 @@ def gallery_html(
     for number, row in enumerate(rows):
         subject, layer = str(row["subject"]), str(row["layer"])
         if layer not in links:  # each link is the subject's id between a head and a tail
-            (thumb,) = STEPS["thumbnail"].paths(layer, "\0", results=results)
-            (figure,) = STEPS["overlay"].paths(layer, "\0", [figure_format], results=results)
+            (thumb,) = STEPS["thumbnail"].paths(layer, SUBJECT_MARK, results=results)
+            overlay = STEPS["overlay"]
+            (figure,) = overlay.paths(layer, SUBJECT_MARK, [figure_format], results=results)
             links[layer] = (_halves(thumb, folder), _halves(figure, folder))
         (thumb_head, thumb_tail), (figure_head, figure_tail) = links[layer]
         entry = {key: row.get(key) for key, _ in GALLERY_COLUMNS}

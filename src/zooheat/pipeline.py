@@ -66,12 +66,14 @@ __all__ = [
     "RESULTS",
     "SOURCES",
     "STEPS",
+    "SUBJECT_MARK",
     "Step",
     "StepResult",
     "SubjectData",
     "chain_outputs",
     "fact_names",
     "figure_title",
+    "output_halves",
     "overlay_style",
     "render_figure",
     "run_chain",
@@ -845,26 +847,38 @@ def chain_outputs(
     results: PathLike = RESULTS,
     steps: Sequence[str] | None = None,
 ) -> list[str]:
-    """Return the output paths of every step (or of ``steps``) for one subject and layer.
+    """Return the output paths of every step (or of ``steps``) for one subject and layer."""
+    return [head + subject + tail for head, tail in output_halves(layer, formats, results, steps)]
 
-    Called for every subject of a batch as each run starts (to find files deleted by hand),
-    so each path is the subject's id between a prefix and a suffix worked out once.
+
+#: What stands for the subject's id in a path pattern that is split around it (in no path).
+SUBJECT_MARK = "\0"
+
+
+def output_halves(
+    layer: str,
+    formats: Mapping[str, Sequence[str]],
+    results: PathLike = RESULTS,
+    steps: Sequence[str] | None = None,
+) -> tuple[tuple[str, str], ...]:
+    """Return each output path of :func:`chain_outputs` as the text before and after the id.
+
+    Asked for every subject of every batch as each run starts (to find files deleted by
+    hand): a path is then the subject's id between a prefix and a suffix worked out once.
     """
     shown = tuple(
         (name, tuple(formats.get(name, ()))) for name in STEPS if steps is None or name in steps
     )
-    return [head + subject + tail for head, tail in _output_halves(layer, shown, str(results))]
+    return _output_halves(layer, shown, str(results))
 
 
 @functools.lru_cache(maxsize=256)
 def _output_halves(
     layer: str, steps: tuple[tuple[str, tuple[str, ...]], ...], results: str
 ) -> tuple[tuple[str, str], ...]:
-    """Return each output path of ``steps`` as the text before and after the subject's id."""
-    mark = "\0"  # in no path
     halves = []
     for name, formats in steps:
-        for path in STEPS[name].paths(layer, mark, formats, results):
-            head, tail = path.split(mark)  # every pattern names the subject once
+        for path in STEPS[name].paths(layer, SUBJECT_MARK, formats, results):
+            head, tail = path.split(SUBJECT_MARK)  # every pattern names the subject once
             halves.append((head, tail))
     return tuple(halves)
