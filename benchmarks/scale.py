@@ -32,46 +32,49 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import measure, synthetic_workflow
 
-IN_PROCESS = """
-import csv, sys
-from zooheat.batch import BatchMember, run_batch
+# What both in-process loops begin with: the first `count` subjects, the workflow's settings.
+PRELUDE = """
+import csv, sys, time
+from zooheat.batch import BatchMember
 from zooheat.pipeline import STEPS, step_settings
 table, results, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 with open(table, newline="") as f:
     rows = [BatchMember(r["subject"], "example/" + r["image"], "example/" + r["blobs"])
             for r in csv.DictReader(f, delimiter="\\t")][:count]
 config = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
+settings = step_settings(config)
 formats = {name: step.output_formats(config) for name, step in STEPS.items()}
+"""
+
+IN_PROCESS = (
+    PRELUDE
+    + """
+from zooheat.batch import run_batch
 if len(sys.argv) > 4:  # the same run, each phase's functions timed (PHASES)
     exec(sys.argv[4])
-import time
 started = time.perf_counter()
-run_batch(rows, "blobs", settings=step_settings(config), formats=formats,
-          state=results + "/state.json", results=results)
+run_batch(rows, "blobs", settings=settings, formats=formats, state=results + "/state.json",
+          results=results)
 print(len(rows), time.perf_counter() - started)
 if len(sys.argv) > 4:
     report(len(rows))
 """
+)
 
 # The heat map alone, as the workflow ran it before the consensus, the density map and the
 # gallery's thumbnail joined the chain: read image and marks, histogram, zoom, quick look,
 # write their files (no batch bookkeeping: one chain per subject, in a loop).
-HEAT_MAP_ONLY = """
-import csv, sys, time
-from zooheat.pipeline import STEPS, SubjectData, run_chain, step_settings
-table, results, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-with open(table, newline="") as f:
-    rows = list(csv.DictReader(f, delimiter="\\t"))[:count]
-config = {"bin_size": 6, "overlay": {"renderer": "quicklook", "formats": ["png"]}}
-settings = step_settings(config)
-formats = {name: step.output_formats(config) for name, step in STEPS.items()}
+HEAT_MAP_ONLY = (
+    PRELUDE
+    + """
+from zooheat.pipeline import SubjectData, run_chain
 started = time.perf_counter()
-for r in rows:
-    data = SubjectData(r["subject"], "blobs", image="example/" + r["image"],
-                       marks="example/" + r["blobs"], settings=settings)
+for m in rows:
+    data = SubjectData(m.subject, "blobs", image=m.image, marks=m.marks, settings=settings)
     run_chain(data, formats, results=results, steps=("histogram", "zoom", "overlay"))
 print(len(rows), time.perf_counter() - started)
 """
+)
 
 # Times the functions of each phase of the per-subject chain, each call's own time (a call
 # inside another's is counted in its own phase only), and prints ms per subject by phase.
