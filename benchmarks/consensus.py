@@ -238,7 +238,7 @@ def main() -> None:
     mine = rows[0]
     default = baseline[0] if baseline else {"recall": float("nan"), "spurious": float("nan")}
     if baseline:
-        print(f"speed: {baseline[0]['ms'] / mine['ms']:.0f}x panoptes_aggregation's (eps=5)")
+        print(f"speed: {baseline[0]['ms'] / mine['ms']:.1f}x panoptes_aggregation's (eps=5)")
     print(
         f"recall={mine['recall']:.3f} spurious={mine['spurious']:.3f} "
         f"radius_err={mine['radius_err']:.3f} baseline_recall={default['recall']:.3f} "

@@ -1,6 +1,7 @@
 """Consensus objects: what a researcher checks of them, on handwritten and synthetic marks."""
 
 import itertools
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -177,13 +178,17 @@ def test_every_method_finds_well_separated_blobs_alike():
     assert found[0] == len(subject.truth) and len(set(itertools.chain(found))) == 1
 
 
-def _all_at_once(distance, apart, n, settings):
+def _all_at_once(distance, volunteer, settings):
     """The groups by scipy's public linkage of every mark at once (the method's definition)."""
     from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
 
+    n = len(distance)
     if n < 2:
         return [list(range(n))]
-    tree = linkage(np.where(apart, consensus._APART, distance), method=settings.method)
+    apart = (volunteer[:, None] == volunteer) & (distance > settings.link)
+    condensed = squareform(np.where(apart, consensus._APART, distance), checks=False)
+    tree = linkage(condensed, method=settings.method)
     groups = {}
     for mark, label in enumerate(fcluster(tree, t=settings.link, criterion="distance")):
         groups.setdefault(label, []).append(mark)
@@ -191,9 +196,10 @@ def _all_at_once(distance, apart, n, settings):
 
 
 @pytest.mark.parametrize("method", ["average", "complete", "single"])
-def test_splitting_into_components_gives_the_groups_of_clustering_all_at_once(method, monkeypatch):
-    """The shortcut (components of the pairs within link) changes no object, on both crowds
-    and on random marks where chains, triple clicks and near ties are common."""
+def test_cliques_of_marks_give_the_groups_of_clustering_all_at_once(method, monkeypatch):
+    """The shortcut (marks that split into cliques within link need no clustering) changes
+    no object, on both crowds and on random marks where chains, triple clicks and distances
+    of exactly ``link`` are common; both of its ways are taken."""
     settings = ConsensusSettings(method=method)
     rng = np.random.default_rng(11)
     tables = [marked_subject(k, seed=5).marks for k in range(40)]
@@ -208,7 +214,17 @@ def test_splitting_into_components_gives_the_groups_of_clustering_all_at_once(me
             strict=True,
         )
         tables.append(marks(*rows))
+    for _ in range(60):  # a grid of one radius' steps: many distances of exactly link
+        n = int(rng.integers(2, 30))
+        steps = rng.integers(0, 5, (2, n)) * 6
+        who = [f"v{k}" for k in rng.integers(0, 8, n)]
+        rows = zip(who, *steps, rng.choice([0, 6], n), strict=True)
+        tables.append(marks(*rows))
+    clustered = []
+    linkage = consensus._linkage
+    monkeypatch.setattr(consensus, "_linkage", lambda *a: clustered.append(a) or linkage(*a))
     results = [consensus_of_marks(t, settings=settings) for t in tables]
+    assert 20 < len(clustered) < len(tables) - 20  # both ways, many times
     monkeypatch.setattr(consensus, "_groups", _all_at_once)
     for table, result in zip(tables, results, strict=True):
         expected = consensus_of_marks(table, settings=settings)
@@ -218,6 +234,20 @@ def test_splitting_into_components_gives_the_groups_of_clustering_all_at_once(me
             assert np.array_equal(
                 getattr(result, column), getattr(expected, column), equal_nan=True
             )
+
+
+@pytest.mark.parametrize("method", ["average", "complete", "single"])
+def test_a_scipy_without_the_compiled_linkage_gives_the_same_objects(method, monkeypatch):
+    """Where scipy's compiled linkage and cut are missing, its public linkage and a cut in
+    Python run instead, with the same result."""
+    settings = ConsensusSettings(method=method)
+    tables = [marked_subject(k, seed=7, model=HARD_VOLUNTEERS).marks for k in range(30)]
+    compiled = [consensus_of_marks(t, settings=settings) for t in tables]
+    monkeypatch.setattr(consensus, "_compiled", lambda: SimpleNamespace())
+    for table, expected in zip(tables, compiled, strict=True):
+        again = consensus_of_marks(table, settings=settings)
+        assert again.labels.tolist() == expected.labels.tolist()
+        assert format_consensus(again) == format_consensus(expected)
 
 
 def test_lines_across_the_image_group_by_their_one_coordinate_and_never_with_points():

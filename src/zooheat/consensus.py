@@ -32,6 +32,7 @@ import functools
 import io
 import math
 import os
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,9 @@ _METHOD_CODES = {"single": 0, "complete": 1, "average": 2}
 _DEFAULT = ConsensusSettings()
 
 
-@dataclass(frozen=True)
+# Not frozen: building a frozen dataclass took 3% of a subject's consensus (measured by
+# benchmarks/consensus.py); treat it as read only.
+@dataclass
 class Consensus:
     """The objects of one subject and layer, and each mark's object.
 
@@ -141,6 +144,18 @@ def volunteers_of(marks: Marks) -> tuple[str, ...]:
     return tuple(f"#{i + 1}" for i in range(len(marks)))
 
 
+@functools.cache
+def _compiled() -> types.ModuleType:
+    """Return scipy's compiled hierarchical clustering, imported once, on first use.
+
+    Not at import: the steps that group nothing need no scipy. Not per call: an import
+    statement costs more than a cut of a few dozen marks.
+    """
+    from scipy.cluster import _hierarchy
+
+    return _hierarchy
+
+
 def _cut(tree: np.ndarray, n: int, height: float) -> list[int]:
     """Flat groups of ``n`` leaves: the subtrees of ``tree`` joined at <= ``height``.
 
@@ -148,11 +163,9 @@ def _cut(tree: np.ndarray, n: int, height: float) -> list[int]:
     checks of the whole tree (ten times the cut for a few dozen marks): scipy's compiled
     cut, or the same in Python where this scipy has it not.
     """
-    from scipy.cluster import _hierarchy
-
     groups = np.zeros(n, dtype=np.int32)
     try:
-        _hierarchy.cluster_dist(tree, groups, float(height), n)
+        _compiled().cluster_dist(tree, groups, float(height), n)
         return groups.tolist()
     except (AttributeError, TypeError, ValueError):  # another scipy
         pass
@@ -167,9 +180,15 @@ def _cut(tree: np.ndarray, n: int, height: float) -> list[int]:
 
 
 @functools.lru_cache(maxsize=128)
-def _upper(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return the (i, j) of every pair i < j of n marks, in a condensed matrix's order."""
-    return np.triu_indices(n, 1)
+def _pairs(n: int) -> np.ndarray:
+    """Return each pair i < j of n marks as its place in a flat n x n matrix (read only).
+
+    The pairs are in a condensed matrix's order.
+    """
+    i, j = np.triu_indices(n, 1)
+    flat = i * n + j
+    flat.flags.writeable = False
+    return flat
 
 
 def _linkage(condensed: np.ndarray, n: int, method: str) -> np.ndarray:
@@ -180,12 +199,10 @@ def _linkage(condensed: np.ndarray, n: int, method: str) -> np.ndarray:
     minimum spanning tree (single) is called directly; where this scipy has them not, the
     public function runs. A test checks that both give the same tree.
     """
-    from scipy.cluster import _hierarchy  # here: the steps that group nothing need no scipy
-
     try:
         if method == "single":
-            return _hierarchy.mst_single_linkage(condensed, n)
-        return _hierarchy.nn_chain(condensed, n, _METHOD_CODES[method])
+            return _compiled().mst_single_linkage(condensed, n)
+        return _compiled().nn_chain(condensed, n, _METHOD_CODES[method])
     except (AttributeError, TypeError, ValueError):  # another scipy
         from scipy.cluster.hierarchy import linkage
 
@@ -193,28 +210,39 @@ def _linkage(condensed: np.ndarray, n: int, method: str) -> np.ndarray:
 
 
 def _groups(
-    distance: np.ndarray, apart: np.ndarray, n: int, settings: ConsensusSettings
+    distance: np.ndarray, volunteer: np.ndarray, settings: ConsensusSettings
 ) -> list[list[int]]:
-    """Return the groups of n marks (index lists): hierarchical clustering cut at link.
+    """Return the groups of the marks (index lists): hierarchical clustering cut at link.
 
-    ``distance`` and ``apart`` are condensed (pairs i < j); pairs ``apart`` never join.
+    ``distance`` is the square matrix of the marks' distances; two marks of one volunteer
+    (``volunteer``: a number per mark) farther apart than ``link`` never join. Groups are
+    listed by their first mark, each in mark order.
+
+    Where the pairs within ``link`` split the marks into cliques (every two marks of a part
+    within ``link``, every two of different parts farther), every linkage cut at ``link``
+    gives those parts: each part joins at or below the cut, and any two parts join above it
+    (an average, the largest or the smallest of distances all above ``link``). Then the
+    parts are the groups, without the clustering. (scipy's average linkage averages in
+    floating point; with ``link`` 1, the default, its averages of distances at most 1 stay
+    at most 1 and of distances above 1 above it. At another ``link`` an average within
+    rounding of it could fall on the other side in scipy's, not here.)
     """
+    n = len(distance)
     if n < 2:
         return [list(range(n))]
-    condensed = np.where(apart, _APART, distance)
-    cut = _cut(_linkage(condensed, n, settings.method), n, settings.link)
+    link = settings.link
+    close = distance <= link
+    first = close.argmax(axis=1)  # each mark's first mark within link (itself at the latest)
+    if close.tobytes() == (first[:, None] == first).tobytes():
+        cut = first.tolist()
+    else:
+        apart = (volunteer[:, None] == volunteer) & (distance > link)
+        condensed = np.where(apart, _APART, distance).ravel().take(_pairs(n))
+        cut = _cut(_linkage(condensed, n, settings.method), n, link)
     groups: dict[int, list[int]] = {}
     for mark, group in enumerate(cut):
         groups.setdefault(group, []).append(mark)
     return list(groups.values())
-
-
-def _square(condensed: np.ndarray, n: int) -> np.ndarray:
-    """Return the square matrix of a condensed one (for the rare triple click)."""
-    square = np.zeros((n, n))
-    i, j = _upper(n)
-    square[i, j] = square[j, i] = condensed
-    return square
 
 
 def _median(values: list[float]) -> float:
@@ -227,7 +255,7 @@ def _median(values: list[float]) -> float:
 
 
 def _one_per_volunteer(
-    group: list[int], who_is: list[int], distance: np.ndarray, n: int, duplicate: np.ndarray
+    group: list[int], who_is: list[int], distance: np.ndarray, duplicate: np.ndarray
 ) -> list[int]:
     """Return one mark per volunteer of a group, flagging their others in ``duplicate``.
 
@@ -242,7 +270,7 @@ def _one_per_volunteer(
         if len(own) == 2:
             duplicate[own[1]] = True
         elif len(own) > 2:
-            inner = _square(distance, n)[np.ix_(own, own)].sum(axis=1)
+            inner = distance[np.ix_(own, own)].sum(axis=1)
             best = own[int(np.argmin(inner))]
             duplicate[[i for i in own if i != best]] = True
             own = [best]
@@ -306,11 +334,12 @@ def consensus_of_marks(
     # depend on the table's row order.
     number_of = {name: i for i, name in enumerate(names)}
     volunteer = np.fromiter(map(number_of.__getitem__, who), np.int64, n)
-    radius = marks.r.copy()
-    radius[np.isnan(radius)] = 0.0
+    radius = np.fmax(marks.r, 0.0)  # no radius (NaN) is 0
     # A line across the image has one coordinate: 0 stands for the other while grouping,
     # and lines join only lines of their direction (kind 1: no y, 2: no x; points 0).
-    lines = math.isnan(float(marks.x.sum()) + float(marks.y.sum()))  # a NaN: some line
+    # A NaN in x or y makes their dot product NaN: one call tells whether there is a line
+    # (coordinates are finite; a product too large would only take the lines' path).
+    lines = math.isnan(float(np.dot(marks.x, marks.y)))
     if lines:
         no_x, no_y = np.isnan(marks.x), np.isnan(marks.y)
         kind = no_y.astype(np.int64) + 2 * no_x.astype(np.int64)
@@ -321,18 +350,20 @@ def consensus_of_marks(
         x, y = marks.x, marks.y
         order = np.lexsort((radius, y, x, volunteer))
     x, y, radius, volunteer = x[order], y[order], radius[order], volunteer[order]
-    i, j = _upper(n)
     size = np.maximum(radius, settings.min_radius)
-    where = x + 1j * y  # as complex numbers: one subtraction and abs, twice hypot's speed
-    gap = np.abs(where[i] - where[j])
-    scale = np.maximum(size[i], size[j]) if settings.scale == "max" else 0.5 * (size[i] + size[j])
-    distance = gap / scale  # condensed: pair (i, j), i < j
+    where = np.empty(n, dtype=np.complex128)  # one subtraction and abs: twice hypot's speed
+    where.real, where.imag = x, y
+    gap = np.abs(where[:, None] - where)  # every pair, both ways: broadcasting, no indexing
+    if settings.scale == "max":
+        scale = np.maximum(size[:, None], size)
+    else:
+        scale = 0.5 * (size[:, None] + size)
+    distance = gap / scale  # square and symmetric, 0 on the diagonal
+    if lines:
+        distance[kind[:, None] != kind] = _APART
     # Two marks of one volunteer never join, unless they are closer than `link`: a double
     # click, sorted out in each group below.
-    apart = (volunteer[i] == volunteer[j]) & (distance > settings.link)
-    if lines:
-        distance = np.where(kind[i] == kind[j], distance, _APART)
-    groups = _groups(distance, apart, n, settings)
+    groups = _groups(distance, volunteer, settings)
 
     # Groups of enough volunteers are objects. A few dozen marks: plain Python is quicker
     # here than numpy's calls.
@@ -340,13 +371,14 @@ def consensus_of_marks(
     duplicate = np.zeros(n, dtype=bool)
     objects = []
     least = settings.min_volunteers
+    share = max(classifications, 1)  # the agreement's denominator
     for group in groups:
         if len(group) < 2 <= least:
             continue  # a lone mark: no object, no duplicate
         if len({who_is[i] for i in group}) == len(group):
             first = group  # each volunteer once: the common case
         else:
-            first = _one_per_volunteer(group, who_is, distance, n, duplicate)
+            first = _one_per_volunteer(group, who_is, distance, duplicate)
         if len(first) < least:
             continue
         cx, cy = _median([xs[i] for i in first]), _median([ys[i] for i in first])
@@ -364,6 +396,8 @@ def consensus_of_marks(
                 round(cy, DECIMALS),
                 round(cr, DECIMALS),
                 round(spread, DECIMALS),
+                len(group),
+                round(len(first) / share, DECIMALS),
                 group,
             )
         )
@@ -374,24 +408,24 @@ def consensus_of_marks(
         objects.sort(key=lambda o: (-o[0], o[1], o[2]))
     labels = [0] * n
     for k, obj in enumerate(objects, start=1):
-        for i in obj[5]:
+        for i in obj[-1]:
             labels[i] = k
-    table = np.array([o[:5] for o in objects], dtype=np.float64).reshape(-1, 5)
+    # One array of the objects' numbers (columns volunteers, x, y, r, spread, marks,
+    # agreement); the result's arrays are its columns.
+    table = np.array([o[:-1] for o in objects], dtype=np.float64).reshape(-1, 7)
+    counts = table[:, 0:6:5].astype(np.int64)  # volunteers, marks
     # Back to the mark table's order.
     out_labels = np.empty(n, dtype=np.int64)
     out_labels[order] = labels
     out_duplicate = np.empty(n, dtype=bool)
     out_duplicate[order] = duplicate
-    volunteers = table[:, 0].astype(np.int64)
     return Consensus(
         x=table[:, 1],
         y=table[:, 2],
         r=table[:, 3],
-        marks=np.array([len(o[5]) for o in objects], dtype=np.int64),
-        volunteers=volunteers,
-        agreement=np.array(
-            [round(o[0] / max(classifications, 1), DECIMALS) for o in objects], dtype=np.float64
-        ),
+        marks=counts[:, 1],
+        volunteers=counts[:, 0],
+        agreement=table[:, 6],
         spread=table[:, 4],
         labels=out_labels,
         duplicate=out_duplicate,
