@@ -7,11 +7,10 @@ import errno
 import os
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO
 
 
-def _temporary_beside(target: Path) -> tuple[int, str]:
+def _temporary_beside(target: str) -> tuple[int, str]:
     """Create and open a new hidden file beside ``target``; return its descriptor and path.
 
     Its name is fixed per process (``.NAME.PID.tmp``): a file system places many such names
@@ -19,20 +18,51 @@ def _temporary_beside(target: Path) -> tuple[int, str]:
     less the umask). If the name is taken (left by a killed process with the same id), a
     random name is used instead. Missing parent folders are created.
     """
-    tmp = os.path.join(os.path.dirname(target), f".{target.name}.{os.getpid()}.tmp")
+    folder, name = os.path.split(target)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     try:
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileNotFoundError:  # the folder is new (checked only then: one call fewer)
-            target.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder or os.curdir, exist_ok=True)
             return os.open(tmp, flags, 0o666), tmp
     except FileExistsError:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder or os.curdir, prefix=f".{name}.", suffix=".tmp")
         current = os.umask(0)  # mkstemp makes 0600; give the mode open() would
         os.umask(current)
         os.fchmod(fd, 0o666 & ~current)
         return fd, tmp
+
+
+@contextlib.contextmanager
+def _replacing(target: str, *, durable: bool) -> Iterator[int]:
+    """Yield the descriptor of a new temporary file that replaces ``target`` on success.
+
+    The descriptor is closed here. Whatever fails, the temporary file is removed, and an
+    error that names no file (a full disk on ``write``) or only the temporary file names
+    ``target``.
+    """
+    try:
+        fd, tmp = _temporary_beside(target)
+    except OSError as exc:
+        if exc.filename is None or os.fspath(exc.filename).endswith(".tmp"):
+            raise OSError(exc.errno, exc.strerror, target) from exc
+        raise
+    try:
+        try:
+            yield fd
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            raise OSError(exc.errno, exc.strerror, target) from exc
+        raise
 
 
 @contextlib.contextmanager
@@ -66,28 +96,20 @@ def atomic_write(
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"atomic_write mode must be 'wb' or 'w', not {mode!r}")
-    target = Path(path)
-    try:
-        fd, tmp = _temporary_beside(target)
-    except OSError as exc:
-        if exc.filename is None or os.fspath(exc.filename).endswith(".tmp"):
-            raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc
-        raise
-    try:
-        kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            yield handle
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.filename in (None, tmp):
-            # a full disk shows on write() with no file name: name the file being written
-            raise OSError(exc.errno, exc.strerror, os.fspath(target)) from exc
-        raise
+    kwargs = {"encoding": "utf-8", "newline": ""} if mode == "w" else {}
+    with (
+        _replacing(os.fspath(path), durable=durable) as fd,
+        os.fdopen(fd, mode, closefd=False, **kwargs) as handle,
+    ):
+        yield handle
+        handle.flush()
+
+
+def _write_at(fd: int, data: memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` (a write may take only part of it)."""
+    while data:
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
 
 
 @contextlib.contextmanager
@@ -174,13 +196,14 @@ def write_if_changed(path: str | os.PathLike[str], data: bytes, *, sparse: bool 
             with open(target, "rb") as handle:
                 if handle.read() == data:
                     return False
-    with atomic_write(target, durable=False) as handle:
+    # The descriptor itself, not a file object: for many small files their making costs
+    # as much as the writing.
+    view = memoryview(data)
+    with _replacing(target, durable=False) as fd:
         if not sparse:
-            handle.write(data)
+            _write_at(fd, view, 0)
             return True
-        view = memoryview(data)
         for start, stop in _nonzero_runs(data):
-            handle.seek(start)
-            handle.write(view[start:stop])
-        handle.truncate(len(data))
+            _write_at(fd, view[start:stop], start)
+        os.ftruncate(fd, len(data))
     return True
