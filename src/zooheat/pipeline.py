@@ -146,6 +146,9 @@ class Step:
     measure : callable, optional
         ``measure(data) -> dict``: those numbers, from the step's product (computed, or
         read back from its file: the same numbers either way).
+    pixels : bool
+        The step reads the image's pixels, not only its size. Steps computed in one process
+        with it then take the size from the decoded image instead of reading its header.
     """
 
     name: str
@@ -159,6 +162,7 @@ class Step:
     sparse: bool = False
     facts: tuple[str, ...] = ()
     measure: Callable[[SubjectData], dict[str, Any]] | None = None
+    pixels: bool = False
 
     def reads(self, settings: Settings) -> tuple[str, ...]:
         """Return what the step reads with these settings (sources and earlier steps)."""
@@ -642,6 +646,7 @@ STEPS: dict[str, Step] = {
             compute=_overlay,
             encode=_figure,
             formats=_overlay_formats,
+            pixels=True,
         ),
         Step(
             name="thumbnail",
@@ -650,6 +655,7 @@ STEPS: dict[str, Step] = {
             settings=_thumbnail_settings,
             compute=_overlay,
             encode=_thumbnail,
+            pixels=True,
         ),
     )
 }
@@ -793,6 +799,11 @@ def write_outputs(data: SubjectData, targets: Mapping[str, Sequence[PathLike]]) 
     list of str
         A log line per step (and its warnings).
     """
+    if any(STEPS[name].pixels for name in targets):
+        # Decoded first, so that the steps before it take the image's size from it. An image
+        # that cannot be decoded fails the step that decodes it, as it would have anyway.
+        with contextlib.suppress(ZooheatError):
+            _ = data.raw_pixels
     lines = []
     for name, paths in targets.items():
         step = STEPS[name]
