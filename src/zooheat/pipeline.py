@@ -251,6 +251,7 @@ class SubjectData:
         self.files = dict(files or {})
         self._results: dict[str, StepResult] = {}
         self._blends: dict[tuple[Any, ...], Any] = {}
+        self._facts: dict[str, dict[str, Any]] = {}
 
     def _source(self, path: PathLike | None, what: str) -> PathLike:
         if path is None:
@@ -317,12 +318,17 @@ class SubjectData:
         return self.result(name).value
 
     def facts(self, name: str) -> dict[str, Any]:
-        """Return the numbers step ``name`` reports for this subject (none if it has none)."""
-        measure = STEPS[name].measure
-        if measure is None:
-            return {}
-        with _about(self.describe(STEPS[name])):
-            return measure(self)
+        """Return the numbers step ``name`` reports for this subject (none if it has none).
+
+        Measured once: the log line and the batch's manifest both ask.
+        """
+        if name not in self._facts:
+            measure = STEPS[name].measure
+            if measure is None:
+                return {}
+            with _about(self.describe(STEPS[name])):
+                self._facts[name] = measure(self)
+        return dict(self._facts[name])
 
     def describe(self, step: Step) -> str:
         """Name the files a step reads, for messages."""
