@@ -236,7 +236,7 @@ def _groups(
     if close.tobytes() == (first[:, None] == first).tobytes():
         cut = first.tolist()
     else:
-        apart = (volunteer[:, None] == volunteer) & (distance > link)
+        apart = (volunteer[:, None] == volunteer) & ~close  # one volunteer's, beyond link
         condensed = np.where(apart, _APART, distance).ravel().take(_pairs(n))
         cut = _cut(_linkage(condensed, n, settings.method), n, link)
     groups: dict[int, list[int]] = {}
