@@ -17,12 +17,12 @@ import os
 import platform
 import subprocess
 import sys
-import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from packaging.requirements import Requirement
+from zlib_ng import zlib_ng
 
 __all__ = [
     "build_key",
@@ -100,14 +100,14 @@ def package_versions() -> dict[str, str]:
 def build_key() -> str:
     """Return a digest of what shapes every output: zooheat's code, Python, the packages.
 
-    The packages are :func:`package_versions`; and the zlib that compresses the quick looks
-    is named too (another zlib may give other bytes).
+    The packages are :func:`package_versions`; and the zlib-ng that compresses the quick
+    looks is named too (another build of it may give other bytes).
     """
     facts = {
         "code": code_digest(),
         "python": platform.python_version(),
         "packages": package_versions(),
-        "zlib": zlib.ZLIB_RUNTIME_VERSION,
+        "zlib-ng": zlib_ng.ZLIBNG_RUNTIME_VERSION,
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
