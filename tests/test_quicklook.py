@@ -175,3 +175,26 @@ def test_heat_pixels_are_found_as_numpy_finds_them(shape, density):
         counts.astype(np.uint8)[:, ::-1],
     ):
         assert _flat_nonzero(values).tolist() == np.flatnonzero(values).tolist()
+
+
+def test_captions_are_drawn_pixel_for_pixel_as_pillow_draws_them():
+    """Glyphs cached once per process give Pillow's own caption pixels, overlaps and edges too."""
+    from PIL import Image, ImageDraw
+
+    from zooheat.quicklook import _draw_text, _font
+
+    rng = np.random.default_rng(5)
+    alphabet = [chr(c) for c in range(32, 127)] + list("éüßµ°±åøæ—–’“”…αβγΩ€中文\u0301")
+    texts = ["synthetic-0001 / blobs  max 17", "", " ", "AV To Wa", "fj jjj gg y_ |||", "中" * 40]
+    texts += ["".join(rng.choice(alphabet, rng.integers(1, 70))) for _ in range(400)]
+    background = rng.integers(0, 256, (2 * CAPTION, 300, 3), dtype=np.uint8)
+    overlapped = 0
+    for k, text in enumerate(texts):
+        x, middle = [(2, CAPTION // 2), (-3, 1), (290, 30)][k % 3]  # and clipped at every edge
+        pillow = Image.fromarray(background)
+        ImageDraw.Draw(pillow).text((x, middle), text, fill="black", font=_font(), anchor="lm")
+        ours = background.copy()
+        _draw_text(ours, x, middle, text)
+        assert np.array_equal(ours, np.asarray(pillow)), repr(text)
+        overlapped += "\u0301" in text or "j" in text
+    assert overlapped > 100  # glyphs that reach under their neighbours were among them

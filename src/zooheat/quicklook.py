@@ -111,6 +111,78 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=11)
 
 
+@functools.lru_cache(maxsize=4096)
+def _glyph(char: str) -> tuple[np.ndarray, int, int, int]:
+    """Return one character as :func:`_font` draws it: its coverage, where it goes, its advance.
+
+    ``(coverage, left, top, advance)``: the ``uint8`` coverage of its ink, the ink's offset
+    from the pen on the baseline in pixels, and the pen's advance in 1/64 pixel.
+    """
+    font = _font()
+    left, top, right, bottom = (int(v) for v in font.getbbox(char, anchor="ls"))
+    pad = 2  # anti-aliasing may reach a pixel past the outline's box
+    scratch = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
+    ImageDraw.Draw(scratch).text((pad - left, pad - top), char, fill=255, font=font, anchor="ls")
+    ink = np.asarray(scratch)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    advance = round(font.getlength(char) * 64)
+    if not len(rows):
+        return np.zeros((0, 0), np.uint8), 0, 0, advance
+    coverage = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].copy()
+    coverage.flags.writeable = False
+    return coverage, int(cols[0]) + left - pad, int(rows[0]) + top - pad, advance
+
+
+@functools.lru_cache(maxsize=1)
+def _baseline_below_middle() -> int:
+    """Pixels from the text's middle (Pillow's anchor ``m``) down to its baseline."""
+    font = _font()
+    return int(font.getbbox("x", anchor="lm")[1] - font.getbbox("x", anchor="ls")[1])
+
+
+def _div255(values: np.ndarray) -> np.ndarray:
+    """``values / 255`` rounded as Pillow rounds it (``values`` below 2^16 - 128)."""
+    values = values + 128
+    return ((values >> 8) + values) >> 8
+
+
+def _draw_text(pixels: np.ndarray, x: int, middle: int, text: str) -> None:
+    """Draw ``text`` in black on ``pixels`` in place, left end at ``x``, middle at row ``middle``.
+
+    The same pixels as Pillow's ``ImageDraw.text(..., anchor="lm")`` with :func:`_font` (its
+    basic layout: one glyph after another, overlapping coverage composited *over*, then
+    blended onto the picture), tested against it character for character; but each glyph
+    is rendered by FreeType once per process, not once per caption (a third of the time).
+    """
+    rows, cols = pixels.shape[:2]
+    mask = np.zeros((rows, cols), np.uint8)
+    baseline = middle + _baseline_below_middle()
+    pen, inked = 0, -1
+    left, right, top, bottom = cols, 0, rows, 0
+    for char in text:
+        coverage, dx, dy, advance = _glyph(char)
+        gx, gy = x + ((pen + 32) >> 6) + dx, baseline + dy
+        pen += advance
+        y0, x0 = max(gy, 0), max(gx, 0)
+        y1, x1 = min(gy + coverage.shape[0], rows), min(gx + coverage.shape[1], cols)
+        if y0 >= y1 or x0 >= x1:
+            continue
+        source = coverage[y0 - gy : y1 - gy, x0 - gx : x1 - gx]
+        if x0 >= inked:  # nothing drawn here yet
+            mask[y0:y1, x0:x1] = source
+        else:  # over what is there, as Pillow composites overlapping glyphs
+            there = mask[y0:y1, x0:x1].astype(np.uint16)
+            over = np.minimum(source + _div255(there * (255 - source.astype(np.uint16))), 255)
+            there = np.where(there == 0, source, over)
+            mask[y0:y1, x0:x1] = np.where(source == 0, mask[y0:y1, x0:x1], there)
+        inked = max(inked, x1)
+        left, right, top, bottom = min(left, x0), max(right, x1), min(top, y0), max(bottom, y1)
+    if left < right:
+        part = pixels[top:bottom, left:right]
+        keep = (255 - mask[top:bottom, left:right]).astype(np.uint16)
+        part[...] = _div255(part * (keep if part.ndim == 2 else keep[..., None]))
+
+
 @functools.lru_cache(maxsize=16)
 def _blend_table(cmap: str, alpha: float) -> np.ndarray:
     """Return the blend of every 8-bit value under every colour of the map.
@@ -407,10 +479,8 @@ def compose(
         canvas[np.asarray(mask) != 0] = 255
     shown = peak if whole else f"{peak:.3g}"
     caption = f"{caption}  max {shown}" if caption else f"max {shown}"
-    # The caption is drawn on the rows its glyphs can reach, not on the whole quick look
-    strip = Image.fromarray(canvas[: 2 * _CAPTION])
-    ImageDraw.Draw(strip).text((2, _CAPTION // 2), caption, fill="black", font=_font(), anchor="lm")
-    canvas[: 2 * _CAPTION] = np.asarray(strip)
+    # on the rows its glyphs can reach, as Pillow drew it on a strip of the quick look
+    _draw_text(canvas[: 2 * _CAPTION], 2, _CAPTION // 2, caption)
     return canvas
 
 
