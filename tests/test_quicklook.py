@@ -184,7 +184,7 @@ def test_captions_are_drawn_pixel_for_pixel_as_pillow_draws_them():
     from zooheat.quicklook import _draw_text, _font
 
     rng = np.random.default_rng(5)
-    alphabet = [chr(c) for c in range(32, 127)] + list("éüßµ°±åøæ—–’“”…αβγΩ€中文\u0301")
+    alphabet = [chr(c) for c in range(32, 127)] + list("éüßµ°±åøæ—–’“”…αβγΩ€中文\u0301\t\x01\x7f")
     texts = ["synthetic-0001 / blobs  max 17", "", " ", "AV To Wa", "fj jjj gg y_ |||", "中" * 40]
     texts += ["".join(rng.choice(alphabet, rng.integers(1, 70))) for _ in range(400)]
     background = rng.integers(0, 256, (2 * CAPTION, 300, 3), dtype=np.uint8)
@@ -198,3 +198,12 @@ def test_captions_are_drawn_pixel_for_pixel_as_pillow_draws_them():
         assert np.array_equal(ours, np.asarray(pillow)), repr(text)
         overlapped += "\u0301" in text or "j" in text
     assert overlapped > 100  # glyphs that reach under their neighbours were among them
+
+
+def test_a_caption_of_several_lines_is_drawn_on_one():
+    z = np.zeros((24, 60), dtype=np.uint8)
+    z[6:12, 6:12] = 2
+    image = np.full((24, 60), 0.5)
+    broken = quicklook(image, z, caption="a\nb\r\nc\u2028d")
+    assert np.array_equal(broken, quicklook(image, z, caption="a b c d"))
+    assert not np.array_equal(broken, quicklook(image, z, caption="abcd"))

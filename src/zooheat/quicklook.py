@@ -390,7 +390,8 @@ def quicklook(
     cmap, alpha, zeros_transparent
         As :class:`zooheat.style.OverlayStyle`.
     caption : str
-        Text above the image; the largest count is added to it.
+        Text above the image, on one line (line breaks become spaces); the largest count
+        is added to it.
     scale : int
         Output pixels per image pixel.
     circles : numpy.ndarray, optional
@@ -478,6 +479,7 @@ def compose(
             draw.line([(cx, cy - 4), (cx, cy + 4)], fill=255)
         canvas[np.asarray(mask) != 0] = 255
     shown = peak if whole else f"{peak:.3g}"
+    caption = " ".join(caption.splitlines())  # one line: the band above the image holds one
     caption = f"{caption}  max {shown}" if caption else f"max {shown}"
     # on the rows its glyphs can reach, as Pillow drew it on a strip of the quick look
     _draw_text(canvas[: 2 * _CAPTION], 2, _CAPTION // 2, caption)
