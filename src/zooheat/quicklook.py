@@ -151,7 +151,7 @@ def _draw_text(pixels: np.ndarray, x: int, middle: int, text: str) -> None:
 
     The same pixels as Pillow's ``ImageDraw.text(..., anchor="lm")`` with :func:`_font` (its
     basic layout: one glyph after another, overlapping coverage composited *over*, then
-    blended onto the picture), tested against it character for character; but each glyph
+    blended onto the picture), tested against it pixel for pixel; but each glyph
     is rendered by FreeType once per process, not once per caption (a third of the time).
     """
     rows, cols = pixels.shape[:2]
