@@ -170,11 +170,10 @@ def _draw_text(pixels: np.ndarray, x: int, middle: int, text: str) -> None:
         source = coverage[y0 - gy : y1 - gy, x0 - gx : x1 - gx]
         if x0 >= inked:  # nothing drawn here yet
             mask[y0:y1, x0:x1] = source
-        else:  # over what is there, as Pillow composites overlapping glyphs
+        else:  # over what is there, as Pillow composites overlapping glyphs (where either
+            # coverage is 0 this gives the other exactly, as Pillow's special cases do)
             there = mask[y0:y1, x0:x1].astype(np.uint16)
-            over = np.minimum(source + _div255(there * (255 - source.astype(np.uint16))), 255)
-            there = np.where(there == 0, source, over)
-            mask[y0:y1, x0:x1] = np.where(source == 0, mask[y0:y1, x0:x1], there)
+            mask[y0:y1, x0:x1] = source + _div255(there * (255 - source.astype(np.uint16)))
         inked = max(inked, x1)
         left, right, top, bottom = min(left, x0), max(right, x1), min(top, y0), max(bottom, y1)
     if left < right:
