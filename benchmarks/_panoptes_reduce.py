@@ -20,7 +20,17 @@ from panoptes_aggregation.scripts.batch_utils import batch_reduce
 
 REPEATS = 5
 IN_PROCESS_REPEATS = 3
-KEYS = ("T0_tool0_x", "T0_tool0_y", "T0_tool0_r")
+
+
+def best_of(repeats, run):
+    """CPU seconds of ``run()``, the best of ``repeats`` passes (this machine's noise aside),
+    and what its last pass returned."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.process_time()
+        result = run()
+        best = min(best, time.process_time() - started)
+    return best, result
 
 
 def reduce_subject(extracts, eps):
@@ -28,6 +38,7 @@ def reduce_subject(extracts, eps):
     reduced = shape_reducer_dbscan(
         extracts, shape="circle", eps=eps, min_samples=3, user_id=users
     ).get("frame0", {})
+    # each mark's cluster (-1: none), in the order of the classifications' marks
     return objects_of(reduced), reduced.get("T0_tool0_cluster_labels", [])
 
 
@@ -73,12 +84,12 @@ def in_process(subjects, eps, objects):
         }
     }
     table = extracts_table(subjects)
-    best = float("inf")
-    for _ in range(IN_PROCESS_REPEATS):
+
+    def reduce():
         extracts = table.copy()  # batch_reduce sorts its table in place
-        started = time.process_time()
-        reduced = batch_reduce(extracts, config, cpu_count=1, hide_progressbar=True)
-        best = min(best, time.process_time() - started)
+        return batch_reduce(extracts, config, cpu_count=1, hide_progressbar=True)
+
+    best, reduced = best_of(IN_PROCESS_REPEATS, reduce)
     found = [objects_of(row.get("frame0", {})) for row in reduced["data"]]
     if list(reduced["subject_id"]) != list(range(len(subjects))) or found != objects:
         raise SystemExit("batch_reduce found other objects than the reducer function")
@@ -92,11 +103,9 @@ def main() -> None:
     results = {}
     for eps in epsilons:
         reduce_subject(subjects[0], float(eps))  # the first call imports and warms up
-        best = float("inf")
-        for _ in range(REPEATS):  # the best of a few passes: this machine's noise aside
-            started = time.process_time()
-            found = [reduce_subject(extracts, float(eps)) for extracts in subjects]
-            best = min(best, time.process_time() - started)
+        best, found = best_of(
+            REPEATS, lambda eps=eps: [reduce_subject(extracts, float(eps)) for extracts in subjects]
+        )
         results[eps] = {
             "seconds": best,
             "objects": [objects for objects, _ in found],

@@ -154,9 +154,8 @@ def ours(subjects, settings: ConsensusSettings, name: str, in_process: bool = Fa
             for s in subjects
         ]
 
-    group()  # warm up (imports)
+    results = group()  # the objects scored; this first pass also warms up (imports)
     seconds = best_seconds(group)
-    results = group()
     objects = [np.column_stack([c.x, c.y, c.r]) for c in results]
     row = score(name, subjects, objects, seconds, [c.labels for c in results])
     if in_process:
